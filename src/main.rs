@@ -1,0 +1,2 @@
+//! paretosearch: the command-line interface (being built).
+fn main() {}
