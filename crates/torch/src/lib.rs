@@ -1,0 +1,3 @@
+//! # paretosearch-torch
+//!
+//! libtorch workloads (being built).
