@@ -1,6 +1,47 @@
 //! # paretosearch-runner
 //!
-//! (Design essay being written with the runners.)
+//! A runner turns one configuration into one outcome. The engine does not
+//! care whether that takes a microsecond (an analytic test function) or a
+//! day (training a network in a subprocess); it hands a [`Job`] to a
+//! [`Runner`] and awaits a [`TrialOutcome`](paretosearch_core::TrialOutcome).
+//!
+//! ## Two runners, one trait
+//!
+//! * [`command::CommandRunner`] runs the user's program. The contract is a
+//!   JSON-lines protocol on stdout, chosen because every language can print
+//!   a line of JSON and because it keeps the user's program free of any
+//!   paretosearch library: `print(json.dumps({"step": 3, "acc": 0.7}))` is
+//!   an intermediate report, the last object without `step` is the result.
+//!   Everything else the program prints goes to a per-trial log. The module
+//!   documentation is the reference for the protocol.
+//! * [`problems::BuiltinRunner`] evaluates analytic benchmark problems (ZDT,
+//!   DTLZ) in-process, so that benchmarks measure only the optimiser.
+//!
+//! ## Pruning is a conversation, not a callback into the engine
+//!
+//! A runner knows nothing about pruners or storage. While a trial runs it
+//! passes each intermediate report to a [`Reporter`] and obeys the
+//! [`Verdict`]. The engine implements `Reporter` by recording the report
+//! and consulting the pruner; tests implement it with a vector. This keeps
+//! the runner crate free of the engine's types and the engine free of
+//! process management.
+//!
+//! ## Ending a trial is always an outcome
+//!
+//! Every way a trial can end, a crash, a timeout, a missing objective, a
+//! Ctrl-C, becomes a `TrialOutcome` with a one-line human reason; a runner
+//! never panics and never returns an error type. Stopping a trial means
+//! stopping everything it started: the command runner owns the command's
+//! whole process group, terminates it with `SIGTERM`, then `SIGKILL` after
+//! a grace period, and reaps what it started. Cancellation arrives as a
+//! [`CancellationToken`], and ends the trial as a FAIL whose reason starts
+//! with `interrupted`, so the engine can tell interruptions (to retry) from
+//! genuine failures.
+//!
+//! ## Errors
+//!
+//! Configuration mistakes found before any trial runs (an unknown problem,
+//! a placeholder naming no parameter) are [`RunnerError`]s.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,6 +49,46 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use paretosearch_core::{Params, TrialOutcome};
 use tokio_util::sync::CancellationToken;
+
+pub mod command;
+pub mod problems;
+
+pub use command::CommandRunner;
+pub use problems::BuiltinRunner;
+
+/// A runner configuration that cannot work, found before any trial runs.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RunnerError {
+    /// `[runner] kind = "builtin"` names no built-in problem.
+    #[error("unknown built-in problem `{name}`; known problems: {known}")]
+    UnknownProblem {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// A command (or profile command) with no arguments.
+    #[error(
+        "`{field}` is empty; give the program and its arguments, e.g. [\"python3\", \"train.py\"]"
+    )]
+    EmptyCommand {
+        /// `runner.command` or `runner.profile_command`.
+        field: &'static str,
+    },
+    /// A malformed argument template.
+    #[error("`{field}` argument {index} (`{arg}`): {message}")]
+    Template {
+        /// `runner.command` or `runner.profile_command`.
+        field: &'static str,
+        /// 0-based argument index.
+        index: usize,
+        /// The argument.
+        arg: String,
+        /// What is wrong.
+        message: String,
+    },
+}
 
 /// Everything a runner needs to evaluate one trial.
 #[derive(Clone, Debug)]
@@ -58,7 +139,12 @@ pub trait Runner: Send + Sync {
     /// Run one trial to its end. When `cancel` fires the runner stops the
     /// work (terminating processes) and returns `Fail` with a reason that
     /// starts with `interrupted`.
-    async fn run(&self, job: Job, reporter: &dyn Reporter, cancel: CancellationToken) -> TrialOutcome;
+    async fn run(
+        &self,
+        job: Job,
+        reporter: &dyn Reporter,
+        cancel: CancellationToken,
+    ) -> TrialOutcome;
 
     /// Measure only the cheap objectives (no training), if this runner can.
     async fn profile(&self, _job: Job) -> Option<Result<BTreeMap<String, f64>, String>> {
