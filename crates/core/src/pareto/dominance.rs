@@ -196,8 +196,13 @@ pub fn crowding_distance(points: &[Vec<f64>], front: &[usize]) -> Vec<f64> {
     }
     let m = points[front[0]].len();
     let mut order: Vec<usize> = (0..n).collect();
+    let mut col = vec![0.0; n];
+    #[allow(clippy::needless_range_loop)] // j is an objective, not a position in `points`
     for j in 0..m {
-        let val = |k: usize| points[front[k]][j];
+        for (c, &i) in col.iter_mut().zip(front) {
+            *c = points[i][j];
+        }
+        let val = |k: usize| col[k];
         order.sort_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)));
         let lo = val(order[0]);
         let hi = val(order[n - 1]);

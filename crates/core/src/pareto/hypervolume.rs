@@ -272,11 +272,13 @@ pub(crate) fn nondominated_flat(flat: &[f64], m: usize) -> Vec<f64> {
 ///
 /// * 2 objectives: the non-dominated points sorted by the first objective
 ///   form a staircase; a point's contribution is the rectangle between its
-///   neighbours, `O(n log n)` overall.
+///   neighbours minus what the points dominated by it alone cover there.
+///   Each dominated point is assigned to at most one rectangle by binary
+///   search: `O(n log n)` overall.
 /// * otherwise: each non-dominated point's box minus the hypervolume of its
-///   limit set (the other front points clipped to its box), as in WFG;
-///   `O(f)` hypervolume computations on at most `f - 1` points for a front
-///   of `f` points.
+///   limit set (every other point clipped to its box), as in WFG: `f`
+///   hypervolume computations on `n - 1` points for a front of `f` points,
+///   `O(f n log n)` in 3-D.
 ///
 /// # Panics
 ///
@@ -335,33 +337,64 @@ pub fn hypervolume_contributions(points: &[Vec<f64>], reference: &[f64]) -> Vec<
             }
         }
         2 => {
+            // Front members in order of the first objective bound each
+            // other's exclusive region to the rectangle between their
+            // neighbours; what may still cover part of that rectangle are
+            // the points dominated by this member alone ("shadows").
             let f = front.len();
-            for (k, &i) in front.iter().enumerate() {
-                if duplicated[k] {
-                    continue;
-                }
-                let right = if k + 1 < f {
-                    points[front[k + 1]][0]
-                } else {
-                    reference[0]
-                };
-                let above = if k > 0 {
+            let xs: Vec<f64> = front.iter().map(|&i| points[i][0]).collect();
+            let above = |k: usize| {
+                if k > 0 {
                     points[front[k - 1]][1]
                 } else {
                     reference[1]
-                };
-                out[i] = (right - points[i][0]) * (above - points[i][1]);
+                }
+            };
+            let right = |k: usize| if k + 1 < f { xs[k + 1] } else { reference[0] };
+            let mut on_front = vec![false; n];
+            for &i in &front {
+                on_front[i] = true;
+            }
+            let mut shadows: Vec<(usize, [f64; 2])> = Vec::new();
+            for &i in &order {
+                let q = &points[i];
+                if on_front[i] {
+                    continue;
+                }
+                // The last member at or left of q (exists: q is dominated
+                // or a duplicate).
+                let k = xs.partition_point(|&x| x <= q[0]) - 1;
+                if q[1] < above(k) {
+                    shadows.push((k, [q[0], q[1]]));
+                }
+            }
+            shadows.sort_by_key(|s| s.0);
+            let mut s = 0;
+            for (k, &i) in front.iter().enumerate() {
+                let start = s;
+                while s < shadows.len() && shadows[s].0 == k {
+                    s += 1;
+                }
+                if duplicated[k] {
+                    continue;
+                }
+                let (r, a) = (right(k), above(k));
+                let rect = (r - points[i][0]) * (a - points[i][1]);
+                let mut local: Vec<f64> = shadows[start..s].iter().flat_map(|sh| sh.1).collect();
+                out[i] = (rect - hv2(&mut local, r, a)).max(0.0);
             }
         }
         _ => {
-            let mut limit = Vec::with_capacity(front.len() * m);
+            // Every other point clipped to this member's box (dominated
+            // points too: removing the member may uncover them).
+            let mut limit = Vec::with_capacity(order.len() * m);
             for (k, &i) in front.iter().enumerate() {
                 if duplicated[k] {
                     continue;
                 }
                 let p = &points[i];
                 limit.clear();
-                for &j in &front {
+                for &j in &order {
                     if j != i {
                         limit.extend(p.iter().zip(&points[j]).map(|(a, b)| a.max(*b)));
                     }
