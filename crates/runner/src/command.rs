@@ -270,20 +270,21 @@ impl CommandRunner {
             }
         };
 
-        let status = match end {
+        let (status, drained) = match end {
             Ok(status) => {
                 // Background processes the command left behind go too.
                 terminate(&mut child, pgid, self.spec.grace, Some(status)).await;
                 // Reports still in the pipe are delivered, in order.
-                while let Ok(Some(msg)) = timeout(DRAIN, rx.recv()).await {
+                let drained = Instant::now() + DRAIN;
+                while let Ok(Some(msg)) = timeout_at(drained, rx.recv()).await {
                     match msg {
                         Message::Report(step, values) => {
                             let verdict = reporter.report(step, &values).await;
                             last_values = values;
                             if let Verdict::Stop(reason) = verdict {
                                 rx.close();
-                                join(stdout).await;
-                                join(stderr).await;
+                                join(stdout, Instant::now() + DRAIN).await;
+                                join(stderr, Instant::now() + DRAIN).await;
                                 log.line(&format!(
                                     "==> paretosearch: {}; pruned at step {step}: {reason}",
                                     describe(status)
@@ -297,20 +298,20 @@ impl CommandRunner {
                         }
                         Message::Invalid(reason) => {
                             rx.close();
-                            join(stdout).await;
-                            join(stderr).await;
+                            join(stdout, Instant::now() + DRAIN).await;
+                            join(stderr, Instant::now() + DRAIN).await;
                             log.line(&format!("==> paretosearch: {reason}"));
                             return Err(fail(reason));
                         }
                     }
                 }
-                status
+                (status, drained)
             }
             Err(halt) => {
                 rx.close();
                 let status = terminate(&mut child, pgid, self.spec.grace, None).await;
-                join(stdout).await;
-                join(stderr).await;
+                join(stdout, Instant::now() + DRAIN).await;
+                join(stderr, Instant::now() + DRAIN).await;
                 let ended = status
                     .map(describe)
                     .unwrap_or_else(|| "command could not be reaped".into());
@@ -340,8 +341,8 @@ impl CommandRunner {
                 return Err(outcome);
             }
         };
-        join(stdout).await;
-        join(stderr).await;
+        join(stdout, drained).await;
+        join(stderr, drained).await;
         // A process that escaped the group may still hold the pipes; what
         // was read so far counts.
         let result = result.take();
@@ -419,6 +420,8 @@ enum Piece<'a> {
 }
 
 /// Split a template into text and placeholders; `{{`/`}}` are braces.
+/// The grammar is the one the study-file parser validates
+/// (`paretosearch_core::spec`): names are taken verbatim.
 fn parse_template(t: &str) -> Result<Vec<Piece<'_>>, String> {
     let is_brace = |c: char| c == '{' || c == '}';
     let mut out = Vec::new();
@@ -439,7 +442,7 @@ fn parse_template(t: &str) -> Result<Vec<Piece<'_>>, String> {
         } else {
             match after.find(is_brace) {
                 Some(j) if after.as_bytes()[j] == b'}' => {
-                    let name = after[..j].trim();
+                    let name = &after[..j];
                     if name.is_empty() {
                         return Err("empty placeholder `{}` (write `{name}` or `{{}}`)".into());
                     }
@@ -812,10 +815,10 @@ async fn until(deadline: Option<Instant>) {
 }
 
 /// Wait for a reader task; abandon it if it does not finish within
-/// [`DRAIN`] (a process outside the group holds the pipe).
-async fn join(task: Option<tokio::task::JoinHandle<()>>) {
+/// `deadline` (a process outside the group holds the pipe).
+async fn join(task: Option<tokio::task::JoinHandle<()>>, deadline: Instant) {
     let Some(mut task) = task else { return };
-    if timeout(DRAIN, &mut task).await.is_err() {
+    if timeout_at(deadline, &mut task).await.is_err() {
         task.abort();
     }
 }
@@ -1348,7 +1351,7 @@ mod tests {
                    echo '{{"acc": 1, "lat": 1}}'"#,
                 "argv0",
                 "--lr={lr}",
-                "--opt={ opt }{{x}}",
+                "--opt={opt}{{x}}",
                 "{dropout}",
             ],
         );

@@ -3,7 +3,7 @@
 //! A runner turns one configuration into one outcome. The engine does not
 //! care whether that takes a microsecond (an analytic test function) or a
 //! day (training a network in a subprocess); it hands a [`Job`] to a
-//! [`Runner`] and awaits a [`TrialOutcome`](paretosearch_core::TrialOutcome).
+//! [`Runner`] and awaits a [`TrialOutcome`].
 //!
 //! ## Two runners, one trait
 //!
