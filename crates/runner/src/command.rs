@@ -176,6 +176,11 @@ impl CommandRunner {
         cancel: &CancellationToken,
     ) -> Result<Map<String, Value>, TrialOutcome> {
         let fail = |reason: String| TrialOutcome::Fail { reason };
+        if cancel.is_cancelled() {
+            return Err(fail(
+                "interrupted: the run was stopped before the trial started".into(),
+            ));
+        }
         let argv = substitute_argv(template, &job.params).map_err(fail)?;
         let Some(program) = argv.first() else {
             return Err(fail("the command is empty".into()));
@@ -1328,6 +1333,14 @@ mod tests {
         let out = r.run(job(d.path()), &NoReporter, cancel).await;
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(fail_reason(out).starts_with("interrupted"));
+
+        // Cancelled before the start: nothing runs.
+        let r = sh(d.path(), "touch started");
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let out = r.run(job(d.path()), &NoReporter, cancel).await;
+        assert!(fail_reason(out).starts_with("interrupted"));
+        assert!(!d.path().join("started").exists());
     }
 
     #[tokio::test]
