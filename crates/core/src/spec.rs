@@ -4,17 +4,53 @@
 //! Parsing is pure: [`StudySpec::parse`] receives the text and a loader for
 //! `include`d fragments. Every error is a [`SpecError`] that names the file,
 //! the line and column, the field, what is wrong and how to fix it.
+//!
+//! ## Why a hand walk over `toml_edit` rather than `serde`
+//!
+//! A derived `Deserialize` would give the shapes for free but poor
+//! complaints: serde stops at the first mismatch with a message about Rust
+//! types, knows nothing about "did you mean", and cannot say that a
+//! parameter is defined both here and in an included fragment. The study
+//! file is the one place users meet the engine before anything runs, so
+//! every key is taken explicitly from a `toml_edit` document (which keeps
+//! the byte span of every key and value) and every complaint points at the
+//! exact line and column, in the fragment when the fault is in a fragment.
+//!
+//! Semantic checks of distributions reuse [`Distribution::check`] and
+//! conditions are checked against the merged space before
+//! [`SearchSpace::new`] builds it, so the rules live in one place and the
+//! spec layer only adds locations and fixes.
+//!
+//! ## Errors after parsing
+//!
+//! Sampler, pruner and runner options are validated by the crates that
+//! implement them. The spec keeps its source text in [`SpecOrigin`], and
+//! [`SpecOrigin::error_at`] turns a dotted path into a located
+//! [`SpecError`], so those errors read exactly like the parser's own.
+//!
+//! [`Distribution::check`]: crate::space::Distribution::check
+
+// `SpecError` is a public record of six fields that other crates build and
+// read; errors are rare and returned once per parse, so its size on the
+// error path is not worth an indirection in every signature.
+#![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-
 use crate::objective::Objectives;
 use crate::space::SearchSpace;
+
+mod locate;
+mod parse;
+mod template;
+mod walk;
+
+pub use template::{parse_template, placeholders, TemplateError, TemplatePart};
 
 /// A study file, parsed and validated.
 #[derive(Clone, Debug)]
@@ -93,7 +129,8 @@ pub struct CommandSpec {
     pub timeout: Option<Duration>,
     /// Grace between SIGTERM and SIGKILL when a trial is stopped.
     pub grace: Duration,
-    /// Working directory (relative to the study file); default: the study file's folder.
+    /// Working directory: `workdir` from the file resolved against the study
+    /// file's folder (default: that folder), lexically normalised.
     pub workdir: PathBuf,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
@@ -125,6 +162,19 @@ pub struct SpecOrigin {
     pub file: PathBuf,
     /// Its text.
     pub text: String,
+    /// The fragments merged into `[search_space]`, in include order.
+    pub fragments: Vec<IncludedFragment>,
+}
+
+/// A search-space fragment merged through `include`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncludedFragment {
+    /// Its path (resolved against the including file's folder, normalised).
+    pub file: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// The parameters it defines itself (not through nested includes).
+    pub params: Vec<String>,
 }
 
 /// A study-file error: file, position, field, problem, fix.
@@ -142,6 +192,103 @@ pub struct SpecError {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+}
+
+impl SpecOrigin {
+    /// The file and text holding `path`, and the path inside that file:
+    /// parameters merged from a fragment are looked up in the fragment.
+    fn source_of<'a>(&'a self, path: &[&'a str]) -> (&'a Path, &'a str, Vec<&'a str>) {
+        if let [first, param, ..] = path {
+            if *first == "search_space" {
+                if let Some(f) = self
+                    .fragments
+                    .iter()
+                    .find(|f| f.params.iter().any(|p| p == param))
+                {
+                    // A fragment holds parameters at its top level, or under [search_space].
+                    let nested = toml_edit::Document::parse(f.text.as_str())
+                        .is_ok_and(|d| d.as_table().contains_key("search_space"));
+                    let inner = if nested {
+                        path.to_vec()
+                    } else {
+                        path[1..].to_vec()
+                    };
+                    return (&f.file, &f.text, inner);
+                }
+            }
+        }
+        (&self.file, &self.text, path.to_vec())
+    }
+
+    fn located(&self, path: &[&str], key: bool, message: String, help: Option<&str>) -> SpecError {
+        let (file, text, inner) = self.source_of(path);
+        let span = toml_edit::Document::parse(text).ok().and_then(|doc| {
+            let l = locate::locate(doc.as_item(), &inner);
+            if key && l.complete {
+                l.key.or(l.value)
+            } else {
+                l.value.or(l.key)
+            }
+        });
+        let src = locate::Source { file, text };
+        let mut e = src.error(
+            span.as_ref(),
+            &locate::render_path(path),
+            message,
+            help.unwrap_or(""),
+        );
+        if span.is_none() {
+            e.line = Some(1);
+            e.column = Some(1);
+        }
+        e
+    }
+
+    /// A [`SpecError`] located at the value of a dotted field path, e.g.
+    /// `&["runner", "epochs"]` or `&["objectives", "1", "name"]` (array
+    /// elements by index). When the path does not exist, the error points
+    /// at its deepest existing ancestor (say, the `[runner]` header for a
+    /// missing key). Parameters merged from a fragment are located in the
+    /// fragment.
+    pub fn error_at(
+        &self,
+        path: &[&str],
+        message: impl Into<String>,
+        help: Option<&str>,
+    ) -> SpecError {
+        self.located(path, false, message.into(), help)
+    }
+
+    /// Like [`SpecOrigin::error_at`], but pointing at the key rather than
+    /// its value (for complaints about the key itself).
+    pub fn key_error_at(
+        &self,
+        path: &[&str],
+        message: impl Into<String>,
+        help: Option<&str>,
+    ) -> SpecError {
+        self.located(path, true, message.into(), help)
+    }
+
+    /// "unknown key" for option tables validated outside this crate: the
+    /// error points at `key` inside `table` and suggests the closest of
+    /// `known` (or lists them).
+    pub fn unknown_key(&self, table: &[&str], key: &str, known: &[&str]) -> SpecError {
+        let mut path = table.to_vec();
+        path.push(key);
+        let help = locate::suggestion_help(key, known);
+        self.key_error_at(
+            &path,
+            format!("unknown key `{key}` in `{}`", locate::render_path(table)),
+            Some(&help),
+        )
+    }
+}
+
+/// The closest of `known` to `word`, if it looks like a typo of it (for
+/// "did you mean" hints in other crates' validation).
+pub fn did_you_mean<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
+    locate::suggest(word, known)
 }
 
 impl fmt::Display for SpecError {
@@ -168,18 +315,79 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 impl StudySpec {
+    /// Parse and validate a study file. `file` is its path (for errors and
+    /// to resolve `include`s and `workdir`); `load` reads an included
+    /// fragment given its resolved path (the binary passes
+    /// `|p| std::fs::read_to_string(p).map_err(|e| e.to_string())`).
+    pub fn parse(
+        text: &str,
+        file: &Path,
+        load: &mut dyn FnMut(&Path) -> Result<String, String>,
+    ) -> Result<StudySpec, SpecError> {
+        parse::parse_spec(text, file, load)
+    }
+
+    /// A canonical JSON rendering of the whole spec (keys sorted, defaults
+    /// filled in, durations in humantime form, includes merged), stored
+    /// with the study.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let dur = |d: &Duration| humantime::format_duration(*d).to_string();
+        let table = |t: &toml::Table| serde_json::to_value(t).unwrap_or(serde_json::Value::Null);
+        let runner = match &self.runner {
+            RunnerSpec::Command(c) => json!({
+                "kind": "command",
+                "command": c.command,
+                "profile_command": c.profile_command,
+                "timeout": c.timeout.as_ref().map(dur),
+                "grace": dur(&c.grace),
+                "workdir": c.workdir.to_string_lossy(),
+                "env": c.env,
+            }),
+            RunnerSpec::Builtin(b) => json!({ "kind": "builtin", "problem": b.problem }),
+            RunnerSpec::Other { kind, options } => {
+                json!({ "kind": kind, "options": table(options) })
+            }
+        };
+        json!({
+            "study": {
+                "name": self.name,
+                "seed": self.seed,
+                "storage": self.storage,
+                "heartbeat": dur(&self.heartbeat),
+                "stale_after": dur(&self.stale_after),
+                "retries": self.retries,
+            },
+            "objectives": serde_json::to_value(&self.objectives).unwrap_or(serde_json::Value::Null),
+            "search_space": serde_json::to_value(self.space.params()).unwrap_or(serde_json::Value::Null),
+            "sampler": { "kind": self.sampler.kind, "options": table(&self.sampler.options) },
+            "pruner": self.pruner.as_ref().map(|p| json!({ "kind": p.kind, "options": table(&p.options) })),
+            "runner": runner,
+            "budget": {
+                "trials": self.budget.trials,
+                "timeout": self.budget.timeout.as_ref().map(dur),
+                "workers": self.budget.workers,
+            },
+        })
+    }
+
     /// A fingerprint of what makes stored trials comparable: the search
     /// space and the objectives' names and directions. Budget, sampler,
     /// runner and constraints may change between runs.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let s = format!("{}|{}", self.space.fingerprint(), self.objectives.fingerprint());
+        let s = format!(
+            "{}|{}",
+            self.space.fingerprint(),
+            self.objectives.fingerprint()
+        );
         crate::space::hex(&Sha256::digest(s.as_bytes()))[..16].to_string()
     }
 }
 
 /// Parse a duration like `10m`, `2h 30m`, `90s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"90s\", \"10m\" or \"2h\""))
+    humantime::parse_duration(s).map_err(|e| {
+        format!("`{s}` is not a duration ({e}); write e.g. \"90s\", \"10m\" or \"2h\"")
+    })
 }
-
