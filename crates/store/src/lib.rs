@@ -1,11 +1,84 @@
 //! # paretosearch-store
 //!
-//! (Design essay being written with the backends.)
+//! Where trials live between the moment a worker claims them and the moment
+//! somebody exports the Pareto front, possibly days and several crashed
+//! processes later.
+//!
+//! ## One trait, two databases
+//!
+//! [`Store`] is the whole contract. [`open`] picks the backend from the URL:
+//! `sqlite://path/to/study.db` (the file and its folders are created when
+//! missing), `sqlite::memory:` for tests, `postgres://...` for a study shared
+//! by machines. Both backends run the same SQL up to placeholders (`?`
+//! against `$1`) and locking; the rows are decoded by one helper
+//! (`row.rs`), so a trial read from SQLite and from PostgreSQL is the same
+//! value. JSON documents (parameters, objective values, sampler attributes,
+//! intermediate reports) are stored as TEXT for the same reason: the schema
+//! stays portable and nothing depends on one database's JSON operators.
+//!
+//! The schema is in `migrations/sqlite/` and `migrations/postgres/` at the
+//! repository root, embedded with `sqlx::migrate!` and applied on open. The
+//! two folders differ only where the dialects do (identity columns).
+//! Migrations are forward-only: a released file is never edited.
+//!
+//! ## Several processes, one database
+//!
+//! `paretosearch run` may be started several times on one study file, and a
+//! study on PostgreSQL may have workers on many machines. The rules that
+//! keep them from stepping on each other:
+//!
+//! * **Claiming is atomic.** [`Store::claim`] takes the lowest-numbered
+//!   WAITING trial, or creates a new trial while fewer than `budget` trials
+//!   count towards the budget, in one transaction. Trial numbers are
+//!   allocated as `max(number) + 1` under a per-study write lock, so no
+//!   number is used twice and the budget is never overshot.
+//! * **Finished trials are immutable.** Every state change is an `UPDATE
+//!   ... WHERE state = 'RUNNING'` whose affected-row count is checked, so
+//!   two processes finishing (or sweeping) the same trial cannot both win.
+//! * **Every write is one short transaction.**
+//!
+//! On SQLite the write lock is the database's own: write transactions start
+//! with `BEGIN IMMEDIATE`, which takes the lock up front instead of
+//! upgrading a read lock half way through (the upgrade is what produces
+//! "database is locked" without waiting). The database runs in WAL mode so
+//! readers never block the writer, with a 30 s busy timeout, and an
+//! operation that still meets `SQLITE_BUSY` is retried with backoff.
+//! Switching a new file to WAL needs an exclusive lock the busy timeout
+//! does not cover, so [`open`] retries that too, and applies migrations
+//! inside a `BEGIN IMMEDIATE` transaction so two processes opening a fresh
+//! file at once do not both create the tables.
+//!
+//! On PostgreSQL a WAITING trial is taken with `FOR UPDATE SKIP LOCKED`, so
+//! concurrent workers take different trials without waiting on each other.
+//! Whatever allocates a trial number (a new trial, a re-queue, an enqueued
+//! configuration) first locks the study's row (`FOR NO KEY UPDATE`), always
+//! before any trial row, so allocation is serialised per study and the lock
+//! order is the same everywhere. Unique-key violations, serialisation
+//! failures and deadlocks are retried all the same.
+//!
+//! ## Failed workers
+//!
+//! A RUNNING trial whose worker stopped sending heartbeats, or whose worker
+//! is known to be gone, is turned into a FAIL by [`Store::fail_stale`] and
+//! its parameters re-queued as a new WAITING trial while retries remain.
+//! The failed trial is marked `requeued` and stops counting towards the
+//! budget; its retry counts instead, so a crash costs no budget. A trial
+//! that died before its parameters were sampled is always re-queued with
+//! empty parameters (the claimant samples afresh): nothing was evaluated,
+//! so there is nothing to give up on.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use paretosearch_core::{Params, Trial, TrialOutcome};
+
+mod postgres;
+mod row;
+mod sqlite;
+
+#[cfg(test)]
+mod conformance;
 
 /// Errors raised by stores.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +107,12 @@ pub enum StoreError {
     /// No such study.
     #[error("no study named `{0}` in this storage")]
     NoSuchStudy(String),
+    /// No study with this id (it may have been deleted meanwhile).
+    #[error("no study with id {0} in this storage")]
+    NoSuchStudyId(i64),
+    /// No trial with this id.
+    #[error("no trial with id {0} in this storage")]
+    NoSuchTrial(i64),
     /// The trial is finished (immutable) or does not exist.
     #[error("trial {number}: {message}")]
     Trial {
@@ -48,13 +127,21 @@ pub enum StoreError {
     /// Migration failure.
     #[error("migrating the database schema failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value handed to the store cannot be stored (a non-finite
+    /// parameter, a number beyond 64 bits).
+    #[error("cannot store {0}")]
+    Invalid(String),
     /// Stored JSON could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
 }
 
+/// The help text of [`StoreError::Incompatible`].
+pub const INCOMPATIBLE_HELP: &str =
+    "use a new study name, or delete the storage file to start over";
+
 /// A study as stored.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct StudyRecord {
     /// Store-wide id.
     pub id: i64,
@@ -100,10 +187,22 @@ pub struct Recovered {
 pub trait Store: Send + Sync {
     /// Create the study or load it; fails with [`StoreError::Incompatible`]
     /// when it exists with another fingerprint. Updates the stored spec.
-    async fn open_study(&self, name: &str, fingerprint: &str, spec_json: &str) -> Result<StudyRecord, StoreError>;
+    async fn open_study(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        spec_json: &str,
+    ) -> Result<StudyRecord, StoreError>;
 
     /// Load a study by name, if it exists.
     async fn find_study(&self, name: &str) -> Result<Option<StudyRecord>, StoreError>;
+
+    /// Every study in the storage, by name.
+    async fn list_studies(&self) -> Result<Vec<StudyRecord>, StoreError>;
+
+    /// Delete a study with all its trials and reports. Returns whether it
+    /// existed.
+    async fn delete_study(&self, name: &str) -> Result<bool, StoreError>;
 
     /// Every trial of the study, by number, with intermediate reports.
     async fn trials(&self, study_id: i64) -> Result<Vec<Trial>, StoreError>;
@@ -111,21 +210,43 @@ pub trait Store: Send + Sync {
     /// Atomically take work: the oldest WAITING trial, else a new trial if
     /// fewer than `budget` trials count towards the budget, else
     /// `Exhausted`.
-    async fn claim(&self, study_id: i64, worker: &str, budget: u64, now_ms: i64) -> Result<Claim, StoreError>;
+    async fn claim(
+        &self,
+        study_id: i64,
+        worker: &str,
+        budget: u64,
+        now_ms: i64,
+    ) -> Result<Claim, StoreError>;
 
     /// Record the sampled parameters (and sampler attributes) of a RUNNING trial.
-    async fn set_params(&self, trial_id: i64, params: &Params, attrs: &serde_json::Map<String, serde_json::Value>) -> Result<(), StoreError>;
+    async fn set_params(
+        &self,
+        trial_id: i64,
+        params: &Params,
+        attrs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), StoreError>;
 
     /// Refresh the heartbeat of RUNNING trials.
     async fn heartbeat(&self, trial_ids: &[i64], now_ms: i64) -> Result<(), StoreError>;
 
     /// Store an intermediate report of a RUNNING trial.
-    async fn report(&self, trial_id: i64, step: u64, values: &BTreeMap<String, f64>) -> Result<(), StoreError>;
+    async fn report(
+        &self,
+        trial_id: i64,
+        step: u64,
+        values: &BTreeMap<String, f64>,
+    ) -> Result<(), StoreError>;
 
     /// Finish a RUNNING trial. With `requeue` (only for FAIL), its
     /// parameters are queued again as a WAITING trial, which then counts
     /// towards the budget instead.
-    async fn finish(&self, trial_id: i64, outcome: &TrialOutcome, requeue: bool, now_ms: i64) -> Result<(), StoreError>;
+    async fn finish(
+        &self,
+        trial_id: i64,
+        outcome: &TrialOutcome,
+        requeue: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
 
     /// Queue a configuration as a WAITING trial; returns its number.
     async fn enqueue(&self, study_id: i64, params: &Params) -> Result<u64, StoreError>;
@@ -139,6 +260,27 @@ pub trait Store: Send + Sync {
         now_ms: i64,
         stale_after_ms: i64,
         retries: u32,
-        is_dead: &(dyn Fn(&str) -> bool + Send + Sync),
+        is_dead: &(dyn for<'w> Fn(&'w str) -> bool + Send + Sync),
     ) -> Result<Recovered, StoreError>;
+}
+
+/// Open the store a URL names, creating and migrating the database as
+/// needed.
+///
+/// * `sqlite://path/to/file.db` (or `sqlite:path`): a SQLite file, created
+///   with its parent folders when missing.
+/// * `sqlite::memory:`: a private in-memory database (tests).
+/// * `postgres://user:password@host:port/database` (or `postgresql://`).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
+    } else {
+        Err(StoreError::BadUrl {
+            url: url.to_string(),
+            message: "expected `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://...`"
+                .into(),
+        })
+    }
 }

@@ -1,0 +1,553 @@
+//! The PostgreSQL backend: a study shared by workers on many machines.
+//!
+//! WAITING trials are taken with `FOR UPDATE SKIP LOCKED`, so claimants
+//! never queue behind each other for the same row. Whatever allocates a
+//! trial number first locks the study's row (`FOR NO KEY UPDATE`, which
+//! does not block foreign-key checks), always before any trial row: number
+//! allocation is serialised per study and every transaction takes its locks
+//! in the same order. Unique-key violations, serialisation failures and
+//! deadlocks are retried all the same, with backoff.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use paretosearch_core::{Params, Trial, TrialOutcome, TrialState};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::row::{
+    self, assemble, check_requeue, encode_attrs, encode_params, encode_values, stale_reason,
+    sweep_requeues, to_i64, Finish, IntermediateRow, Tally, TrialRow, STUDY_COLUMNS, TRIAL_COLUMNS,
+};
+use crate::{Claim, Recovered, Store, StoreError, StudyRecord, INCOMPATIBLE_HELP};
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Connections per process.
+const POOL_SIZE: u32 = 8;
+/// Attempts of an operation that keeps losing races.
+const ATTEMPTS: u32 = 12;
+
+/// A [`Store`] on a PostgreSQL database.
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+/// Is this a race another attempt can win: unique violation (23505),
+/// serialisation failure (40001), deadlock (40P01)?
+fn is_race(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(sqlx::Error::Database(db)) => {
+            matches!(
+                db.code().as_deref(),
+                Some("23505") | Some("40001") | Some("40P01")
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Run `op` again while it loses races.
+async fn retry_races<T, F, Fut>(op: F) -> Result<T, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(e) if attempt < ATTEMPTS && is_race(&e) => {
+                let base = 5u64 << attempt.min(6);
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos() as u64)
+                    .unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(base + nanos % base)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+impl PgStore {
+    /// Connect to and migrate the database `url` names.
+    pub(crate) async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+            url: url.to_string(),
+            message: e.to_string(),
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options)
+            .await?;
+        // sqlx holds an advisory lock while migrating PostgreSQL.
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+/// Lock the study's row: the per-study lock under which trial numbers are
+/// allocated.
+async fn lock_study(tx: &mut PgConnection, study_id: i64) -> Result<(), StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM studies WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(study_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    found.map(|_| ()).ok_or(StoreError::NoSuchStudyId(study_id))
+}
+
+async fn trial_row(
+    conn: &mut PgConnection,
+    trial_id: i64,
+    lock: bool,
+) -> Result<TrialRow, StoreError> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    sqlx::query_as::<_, TrialRow>(&format!(
+        "SELECT {TRIAL_COLUMNS} FROM trials WHERE id = $1{lock}"
+    ))
+    .bind(trial_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NoSuchTrial(trial_id))
+}
+
+async fn tally(tx: &mut PgConnection, study_id: i64) -> Result<Tally, StoreError> {
+    Ok(sqlx::query_as::<_, Tally>(&row::tally_sql("$1"))
+        .bind(study_id)
+        .fetch_one(&mut *tx)
+        .await?)
+}
+
+/// A new WAITING trial retrying the parameters of `old` (which failed).
+/// The caller holds the study lock.
+async fn insert_retry(tx: &mut PgConnection, old: &TrialRow) -> Result<u64, StoreError> {
+    let next = tally(tx, old.study_id).await?.next_number;
+    sqlx::query(
+        "INSERT INTO trials (study_id, number, state, params, attrs, retry_of, retries) \
+         VALUES ($1, $2, 'WAITING', $3, $4, $5, $6)",
+    )
+    .bind(old.study_id)
+    .bind(next)
+    .bind(&old.params)
+    .bind(&old.attrs)
+    .bind(old.number)
+    .bind(old.retries.saturating_add(1))
+    .execute(&mut *tx)
+    .await?;
+    Ok(next.max(0) as u64)
+}
+
+/// Take the lowest-numbered WAITING trial nobody else is taking.
+async fn take_waiting(
+    conn: &mut PgConnection,
+    study_id: i64,
+    worker: &str,
+    now_ms: i64,
+) -> Result<Option<TrialRow>, StoreError> {
+    Ok(sqlx::query_as::<_, TrialRow>(&format!(
+        "UPDATE trials SET state = 'RUNNING', worker = $2, started_at = $3, heartbeat_at = $3 \
+         WHERE id = (SELECT id FROM trials WHERE study_id = $1 AND state = 'WAITING' \
+                     ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING {TRIAL_COLUMNS}"
+    ))
+    .bind(study_id)
+    .bind(worker)
+    .bind(now_ms)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+impl PgStore {
+    async fn open_study_once(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        spec_json: &str,
+    ) -> Result<StudyRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO studies (name, fingerprint, spec_json, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fingerprint)
+        .bind(spec_json)
+        .bind(row::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        let s = sqlx::query_as::<_, StudyRecord>(&format!(
+            "SELECT {STUDY_COLUMNS} FROM studies WHERE name = $1 FOR NO KEY UPDATE"
+        ))
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+        if s.fingerprint != fingerprint {
+            return Err(StoreError::Incompatible {
+                name: name.to_string(),
+                stored: s.fingerprint,
+                given: fingerprint.to_string(),
+                help: INCOMPATIBLE_HELP.to_string(),
+            });
+        }
+        sqlx::query("UPDATE studies SET spec_json = $1 WHERE id = $2")
+            .bind(spec_json)
+            .bind(s.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(StudyRecord {
+            spec_json: spec_json.to_string(),
+            ..s
+        })
+    }
+
+    async fn claim_once(
+        &self,
+        study_id: i64,
+        worker: &str,
+        budget: u64,
+        now_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        // Fast path, no study lock: a queued trial.
+        let mut conn = self.pool.acquire().await?;
+        if let Some(row) = take_waiting(&mut conn, study_id, worker, now_ms).await? {
+            return Ok(Claim::Queued(row.into_trial(Vec::new())?));
+        }
+        drop(conn);
+
+        let mut tx = self.pool.begin().await?;
+        lock_study(&mut tx, study_id).await?;
+        // A retry may have been queued since the fast path looked.
+        if let Some(row) = take_waiting(&mut tx, study_id, worker, now_ms).await? {
+            tx.commit().await?;
+            return Ok(Claim::Queued(row.into_trial(Vec::new())?));
+        }
+        let t = tally(&mut tx, study_id).await?;
+        if (t.counted.max(0) as u64) >= budget {
+            tx.commit().await?;
+            return Ok(Claim::Exhausted {
+                running: t.running.max(0) as u64,
+            });
+        }
+        let row = sqlx::query_as::<_, TrialRow>(&format!(
+            "INSERT INTO trials (study_id, number, state, worker, started_at, heartbeat_at) \
+             VALUES ($1, $2, 'RUNNING', $3, $4, $4) RETURNING {TRIAL_COLUMNS}"
+        ))
+        .bind(study_id)
+        .bind(t.next_number)
+        .bind(worker)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Claim::New(row.into_trial(Vec::new())?))
+    }
+
+    async fn set_params_once(
+        &self,
+        trial_id: i64,
+        params: &str,
+        attrs: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE trials SET params = $1, attrs = $2 WHERE id = $3 AND state = 'RUNNING' AND params = '{}'",
+        )
+        .bind(params)
+        .bind(attrs)
+        .bind(trial_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        let row = trial_row(&mut conn, trial_id, false).await?;
+        if row.state != TrialState::Running.as_str() {
+            return Err(row.not_running("set parameters"));
+        }
+        Err(StoreError::Trial {
+            number: row.trial_number(),
+            message: "its parameters are already set; they cannot change".into(),
+        })
+    }
+
+    async fn report_once(&self, trial_id: i64, step: i64, values: &str) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO intermediate (trial_id, step, metric_values) \
+             SELECT id, $1, $2 FROM trials WHERE id = $3 AND state = 'RUNNING' \
+             ON CONFLICT (trial_id, step) DO UPDATE SET metric_values = excluded.metric_values",
+        )
+        .bind(step)
+        .bind(values)
+        .bind(trial_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        Err(trial_row(&mut conn, trial_id, false)
+            .await?
+            .not_running("report"))
+    }
+
+    async fn finish_once(
+        &self,
+        trial_id: i64,
+        outcome: &TrialOutcome,
+        requeue: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if requeue {
+            // Study before trial, as everywhere.
+            let study_id: Option<i64> =
+                sqlx::query_scalar("SELECT study_id FROM trials WHERE id = $1")
+                    .bind(trial_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            lock_study(&mut tx, study_id.ok_or(StoreError::NoSuchTrial(trial_id))?).await?;
+        }
+        let row = trial_row(&mut tx, trial_id, true).await?;
+        if row.state != TrialState::Running.as_str() {
+            return Err(row.not_running("finish"));
+        }
+        check_requeue(&row, outcome, requeue)?;
+        let f = Finish::new(&row, outcome)?;
+        let done = sqlx::query(
+            "UPDATE trials SET state = $1, objective_values = $2, reason = $3, attrs = $4, finished_at = $5, \
+             requeued = $6 WHERE id = $7 AND state = 'RUNNING'",
+        )
+        .bind(f.state)
+        .bind(&f.values)
+        .bind(&f.reason)
+        .bind(&f.attrs)
+        .bind(now_ms)
+        .bind(requeue)
+        .bind(trial_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(row.not_running("finish"));
+        }
+        if requeue {
+            insert_retry(&mut tx, &row).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enqueue_once(&self, study_id: i64, params: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        lock_study(&mut tx, study_id).await?;
+        let next = tally(&mut tx, study_id).await?.next_number;
+        sqlx::query(
+            "INSERT INTO trials (study_id, number, state, params) VALUES ($1, $2, 'WAITING', $3)",
+        )
+        .bind(study_id)
+        .bind(next)
+        .bind(params)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(next.max(0) as u64)
+    }
+
+    /// Fail one stale trial if it is still as the sweep saw it; returns the
+    /// number of its retry when one was queued.
+    async fn fail_one(
+        &self,
+        seen: &TrialRow,
+        reason: &str,
+        requeue: bool,
+        now_ms: i64,
+    ) -> Result<Option<Option<u64>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if requeue {
+            lock_study(&mut tx, seen.study_id).await?;
+        }
+        let done = sqlx::query(
+            "UPDATE trials SET state = 'FAIL', reason = $1, finished_at = $2, requeued = $3 \
+             WHERE id = $4 AND state = 'RUNNING' AND heartbeat_at IS NOT DISTINCT FROM $5",
+        )
+        .bind(reason)
+        .bind(now_ms)
+        .bind(requeue)
+        .bind(seen.id)
+        .bind(seen.heartbeat_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            // Finished, swept by another process, or alive after all.
+            return Ok(None);
+        }
+        let retry = if requeue {
+            Some(insert_retry(&mut tx, seen).await?)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(Some(retry))
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn open_study(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        spec_json: &str,
+    ) -> Result<StudyRecord, StoreError> {
+        retry_races(|| self.open_study_once(name, fingerprint, spec_json)).await
+    }
+
+    async fn find_study(&self, name: &str) -> Result<Option<StudyRecord>, StoreError> {
+        Ok(sqlx::query_as::<_, StudyRecord>(&format!(
+            "SELECT {STUDY_COLUMNS} FROM studies WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn list_studies(&self) -> Result<Vec<StudyRecord>, StoreError> {
+        Ok(sqlx::query_as::<_, StudyRecord>(&format!(
+            "SELECT {STUDY_COLUMNS} FROM studies ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn delete_study(&self, name: &str) -> Result<bool, StoreError> {
+        retry_races(|| async {
+            let done = sqlx::query("DELETE FROM studies WHERE name = $1")
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
+    }
+
+    async fn trials(&self, study_id: i64) -> Result<Vec<Trial>, StoreError> {
+        // One snapshot for both queries.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let trials = sqlx::query_as::<_, TrialRow>(&format!(
+            "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 ORDER BY number"
+        ))
+        .bind(study_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let reports = sqlx::query_as::<_, IntermediateRow>(
+            "SELECT i.trial_id, i.step, i.metric_values FROM intermediate i \
+             JOIN trials t ON t.id = i.trial_id WHERE t.study_id = $1 ORDER BY i.trial_id, i.step",
+        )
+        .bind(study_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        assemble(trials, reports)
+    }
+
+    async fn claim(
+        &self,
+        study_id: i64,
+        worker: &str,
+        budget: u64,
+        now_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        retry_races(|| self.claim_once(study_id, worker, budget, now_ms)).await
+    }
+
+    async fn set_params(
+        &self,
+        trial_id: i64,
+        params: &Params,
+        attrs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), StoreError> {
+        let params = encode_params(params)?;
+        let attrs = encode_attrs(attrs);
+        self.set_params_once(trial_id, &params, &attrs).await
+    }
+
+    async fn heartbeat(&self, trial_ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
+        for chunk in trial_ids.chunks(1000) {
+            let mut q = QueryBuilder::<Postgres>::new("UPDATE trials SET heartbeat_at = ");
+            q.push_bind(now_ms)
+                .push(" WHERE state = 'RUNNING' AND id IN (");
+            let mut ids = q.separated(", ");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    async fn report(
+        &self,
+        trial_id: i64,
+        step: u64,
+        values: &BTreeMap<String, f64>,
+    ) -> Result<(), StoreError> {
+        let step = to_i64("step", step)?;
+        let values = encode_values(values);
+        retry_races(|| self.report_once(trial_id, step, &values)).await
+    }
+
+    async fn finish(
+        &self,
+        trial_id: i64,
+        outcome: &TrialOutcome,
+        requeue: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        retry_races(|| self.finish_once(trial_id, outcome, requeue, now_ms)).await
+    }
+
+    async fn enqueue(&self, study_id: i64, params: &Params) -> Result<u64, StoreError> {
+        let params = encode_params(params)?;
+        retry_races(|| self.enqueue_once(study_id, &params)).await
+    }
+
+    async fn fail_stale(
+        &self,
+        study_id: i64,
+        now_ms: i64,
+        stale_after_ms: i64,
+        retries: u32,
+        is_dead: &(dyn for<'w> Fn(&'w str) -> bool + Send + Sync),
+    ) -> Result<Recovered, StoreError> {
+        let running = sqlx::query_as::<_, TrialRow>(&format!(
+            "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND state = 'RUNNING' ORDER BY number"
+        ))
+        .bind(study_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut recovered = Recovered::default();
+        for row in running {
+            let Some(reason) = stale_reason(&row, now_ms, stale_after_ms, is_dead) else {
+                continue;
+            };
+            let requeue = sweep_requeues(&row, retries);
+            if let Some(retry) =
+                retry_races(|| self.fail_one(&row, &reason, requeue, now_ms)).await?
+            {
+                recovered.failed.push(row.trial_number());
+                recovered.requeued.extend(retry);
+            }
+        }
+        Ok(recovered)
+    }
+}
