@@ -378,6 +378,14 @@ fn toml_syntax_error() {
         "",
         "TOML syntax error",
     );
+    let text = edit("[budget]", "[study]\nseed = 1\n[budget]");
+    let e = expect_err(
+        &text,
+        line_of(&text, "[study]\nseed = 1"),
+        "",
+        "duplicate key `study`",
+    );
+    assert_eq!(e.help.as_deref(), Some("remove one of the two definitions"));
 }
 
 #[test]
@@ -479,6 +487,13 @@ fn wrong_types() {
         line_of(&text, "x0 = 3"),
         "search_space.x0",
         "expected a table",
+    );
+    let text = edit("x0 = {", "\"{x}\" = {");
+    expect_err(
+        &text,
+        line_of(&text, "\"{x}\""),
+        "search_space.{x}",
+        "not a usable parameter name",
     );
 }
 

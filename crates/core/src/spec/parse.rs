@@ -79,6 +79,17 @@ fn syntax_error(src: Source<'_>, e: &toml_edit::TomlError) -> SpecError {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
+    let key = e
+        .span()
+        .and_then(|sp| src.text.get(sp))
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 60 && !k.contains('\n'));
+    let message = match key {
+        Some(k) if message.starts_with("duplicate key") => {
+            message.replacen("duplicate key", &format!("duplicate key `{k}`"), 1)
+        }
+        _ => message,
+    };
     let help = if message.contains("duplicate key") {
         "remove one of the two definitions"
     } else {
@@ -548,6 +559,14 @@ fn param_type_hint(key: &str) -> Option<String> {
 }
 
 fn parse_param(name: &str, f: &Field<'_>) -> Result<RawParam, SpecError> {
+    if name.trim().is_empty() || name.contains(['{', '}']) || name.chars().any(char::is_control) {
+        return Err(f.src.error(
+            f.key_span.as_ref().or(f.span.as_ref()),
+            &f.path,
+            format!("`{name}` is not a usable parameter name"),
+            "use a non-empty name without braces (it is written `{name}` in commands)",
+        ));
+    }
     let t = f.table(
         "write a parameter as a table, e.g. x = { type = \"float\", low = 0.0, high = 1.0 }",
     )?;
