@@ -1107,3 +1107,38 @@ fn to_json_is_canonical_and_complete() {
         serde_json::to_string(&parse(EXAMPLE).unwrap().to_json()).unwrap()
     );
 }
+
+#[test]
+fn parameters_may_be_standard_or_dotted_tables() {
+    let text = edit(
+        "include = [\"../search_spaces/some_fragment.toml\"]\n",
+        "include = [\"../search_spaces/some_fragment.toml\"]\ndepth.type = \"int\"\ndepth.low = 1\ndepth.high = 4\n\n[search_space.gamma]\ntype = \"float\"\nlow = 0.9\nhigh = 0.999\n",
+    );
+    let spec = parse(&text).unwrap();
+    assert_eq!(
+        spec.space.get("depth").unwrap().distribution,
+        Distribution::Int {
+            low: 1,
+            high: 4,
+            log: false,
+            step: 1
+        }
+    );
+    assert!(spec.space.get("gamma").is_some());
+    let bad = text.replace("low = 0.9\n", "low = 1.5\n");
+    let e = expect_err(
+        &bad,
+        line_of(&bad, "low = 1.5"),
+        "search_space.gamma.low",
+        "must be less than high",
+    );
+    assert_eq!(e.column, Some(7));
+    let bad = text.replace("depth.high = 4", "depth.hihg = 4");
+    let e = expect_err(
+        &bad,
+        line_of(&bad, "depth.hihg"),
+        "search_space.depth.hihg",
+        "unknown key",
+    );
+    assert_eq!(e.help.as_deref(), Some("did you mean `high`?"));
+}
