@@ -1,3 +1,102 @@
 //! # paretosearch-torch
 //!
-//! libtorch workloads (being built).
+//! Built-in libtorch workloads: a study with `[runner] kind = "torch"`
+//! trains (or compresses) a real neural network per trial and reports its
+//! accuracy, latency and size, so the search finds the Pareto front of a
+//! training and compression configuration space without any user code.
+//!
+//! ## Why a runner in-process
+//!
+//! The `command` runner pays a process start, a Python import of torch
+//! (seconds) and a data load per trial. Here the dataset is loaded and
+//! split once per study run, shared by every trial (the CPU tensors are
+//! read-only), and a trial is a few hundred libtorch calls from Rust. The
+//! training loop is the same one a PyTorch user writes (see
+//! `bench/torch_epoch.py` for the side-by-side comparison).
+//!
+//! ## libtorch
+//!
+//! [`tch`] links libtorch from PyTorch's PyPI wheel, installed into
+//! `.deps/pytorch` by `scripts/install-libtorch.sh`; `.cargo/config.toml`
+//! sets `LIBTORCH`. This crate's build script bakes the library folder
+//! into the rpath of its own test binaries and re-exports it as
+//! `DEP_PARETOSEARCH_TORCH_LIBTORCH_LIB`, so a binary crate depending on it
+//! adds the same rpath from its build script and runs without
+//! `LD_LIBRARY_PATH`.
+//!
+//! ## Trials
+//!
+//! A trial reads its configuration from [`Job::params`], falling back to
+//! `[runner.params]` and then to built-in defaults:
+//!
+//! | parameter | meaning | default |
+//! |---|---|---|
+//! | `layers` | MLP hidden layers | 2 |
+//! | `width` | MLP units per hidden layer | 128 |
+//! | `activation` | relu, gelu, silu, tanh | relu |
+//! | `dropout` | dropout after hidden layers (before the classifier in a CNN) | 0 |
+//! | `batch_norm` | batch normalisation (MLP: false, CNN: true) | |
+//! | `stages` | CNN stages (2x2 pooling between) | 2 |
+//! | `channels` | CNN channels of the first stage | 16 |
+//! | `channel_mult` | channel growth per stage | 2.0 |
+//! | `convs_per_stage` | convolutions per stage | 1 |
+//! | `kernel_size` | odd kernel size | 3 |
+//! | `pooling` | max, avg | max |
+//! | `fc_width` | hidden fully connected units before the classifier (0 = none) | 0 |
+//! | `optimizer` | sgd (momentum), adam, adamw | adam |
+//! | `lr` | learning rate | 1e-3 (sgd: 0.05) |
+//! | `weight_decay` | weight decay | 0 |
+//! | `momentum`, `nesterov` | SGD momentum | 0.9, false |
+//! | `batch_size` | batch size | 64 |
+//! | `epochs` | training epochs (overrides the runner's `epochs`) | runner |
+//! | `schedule` | constant, cosine, step, onecycle | constant |
+//! | `label_smoothing` | cross-entropy label smoothing | 0 |
+//! | `precision` | fp32, bf16, fp16 (mixed precision, CUDA only) | fp32 |
+//! | `prune_ratio` | structured: fraction of neurons/channels removed | 0 |
+//! | `rank_ratio` | low-rank factorisation of linear layers (1 = off) | 1 |
+//! | `semi_structured` | 2:4 pruning | false |
+//! | `sparsity` | unstructured magnitude pruning fraction | 0 |
+//! | `quant_bits` | per-channel weight quantisation, 2..=8 (32 = off) | 32 |
+//! | `cast` | fp32, fp16, bf16 storage | fp32 |
+//! | `finetune_epochs` | fine-tuning after pruning | 0 |
+//! | `finetune_lr` | fine-tuning learning rate | lr / 10 |
+//!
+//! With `task = "train"` compression parameters apply after training too,
+//! so one space can mix architecture, training and compression. With
+//! `task = "compress"` the base model described by `[runner.base]` is
+//! trained once (seeded by the study seed) and every trial compresses a
+//! copy of it.
+//!
+//! ## Objectives
+//!
+//! `accuracy` and `loss` on the validation split, `latency_ms` (median of
+//! timed batches after warm-up, see [`measure`]), `throughput` (samples/s
+//! at that batch size), `params`, `nonzero_params`, `size_bytes` (packed:
+//! k-bit values, 16-bit casts, sparse bitmaps or 2:4 metadata), `macs` (per
+//! sample) and `train_seconds`. [`TorchRunner::profile`] measures only the
+//! cheap ones on an untrained network of the same structure.
+//!
+//! ## Determinism
+//!
+//! Weights and batch order come from ChaCha generators seeded by the trial
+//! seed, the split from the study seed; on the CPU with a fixed thread
+//! count two runs of a configuration give identical results. Dropout uses
+//! libtorch's global generator, so with dropout and several concurrent
+//! workers results can vary between runs.
+
+pub mod compress;
+pub mod data;
+pub mod error;
+pub mod measure;
+pub mod model;
+pub mod options;
+pub mod params;
+pub mod train;
+
+mod runner;
+
+pub use error::TorchError;
+pub use runner::{doctor, TorchRunner};
+
+/// Re-export of `paretosearch_runner::Job` for the docs' links.
+pub use paretosearch_runner::Job;

@@ -1,0 +1,696 @@
+//! Datasets: the embedded digits set, IDX (MNIST, Fashion-MNIST), CIFAR-10
+//! binary batches and CSV tables, and the deterministic train/validation
+//! split.
+//!
+//! Every loader returns a [`Dataset`]: features as a float tensor of shape
+//! `[n, ...sample_shape]` and labels as an `i64` tensor of shape `[n]`, on
+//! the CPU. Images keep their `[channels, height, width]` shape (a CNN needs
+//! it, an MLP flattens it); tabular data has shape `[features]`.
+//!
+//! [`split`] shuffles with a ChaCha generator seeded from the study seed, so
+//! every trial of a study (and every resume) trains and validates on the
+//! same rows, and standardises the features with statistics of the training
+//! rows only.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tch::{Kind, Tensor};
+
+use crate::error::TorchError;
+
+/// The UCI optical digits set (1797 8x8 images, 10 classes), as shipped in
+/// the repository's `data/digits.csv.gz`: 64 pixel columns (0..16) and the
+/// label, no header.
+static DIGITS_CSV_GZ: &[u8] = include_bytes!("../../../data/digits.csv.gz");
+
+/// Where a dataset comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DatasetSource {
+    /// The embedded UCI digits set.
+    Digits,
+    /// MNIST-format IDX files (`train-images-idx3-ubyte`,
+    /// `train-labels-idx1-ubyte`, optionally gzipped) in a folder.
+    Idx {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// CIFAR-10 binary batches (`data_batch_1.bin` ... `data_batch_5.bin`)
+    /// in a folder (or its `cifar-10-batches-bin` subfolder).
+    Cifar10 {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// A CSV file with a header; `label` names the class column, every
+    /// other column is a numeric feature.
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Name of the label column.
+        label: String,
+    },
+}
+
+impl DatasetSource {
+    /// A short name for logs and reports.
+    pub fn name(&self) -> String {
+        match self {
+            DatasetSource::Digits => "digits".into(),
+            DatasetSource::Idx { dir } => format!("idx:{}", dir.display()),
+            DatasetSource::Cifar10 { dir } => format!("cifar10:{}", dir.display()),
+            DatasetSource::Csv { path, .. } => format!("csv:{}", path.display()),
+        }
+    }
+}
+
+/// How features are standardised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Normalize {
+    /// One mean and standard deviation per image channel.
+    PerChannel,
+    /// One mean and standard deviation per feature column.
+    PerFeature,
+}
+
+/// Features and labels on the CPU.
+#[derive(Debug)]
+pub struct Dataset {
+    /// `[n, ...sample_shape]`, float.
+    pub x: Tensor,
+    /// `[n]`, int64 class indices in `0..classes`.
+    pub y: Tensor,
+    /// Shape of one sample: `[c, h, w]` for images, `[f]` for tables.
+    pub sample_shape: Vec<i64>,
+    /// Number of classes.
+    pub classes: i64,
+    /// How [`split`] standardises the features.
+    pub normalize: Normalize,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn len(&self) -> i64 {
+        self.y.size()[0]
+    }
+
+    /// No samples?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Does every sample have an image shape `[c, h, w]`?
+    pub fn is_image(&self) -> bool {
+        self.sample_shape.len() == 3
+    }
+
+    /// A cheap handle on the same storage.
+    pub fn shallow_clone(&self) -> Dataset {
+        Dataset {
+            x: self.x.shallow_clone(),
+            y: self.y.shallow_clone(),
+            sample_shape: self.sample_shape.clone(),
+            classes: self.classes,
+            normalize: self.normalize,
+        }
+    }
+
+    /// The same data on `device`.
+    pub fn to_device(&self, device: tch::Device) -> Dataset {
+        Dataset {
+            x: self.x.to_device(device),
+            y: self.y.to_device(device),
+            sample_shape: self.sample_shape.clone(),
+            classes: self.classes,
+            normalize: self.normalize,
+        }
+    }
+
+    fn rows(&self, idx: &[i64]) -> Dataset {
+        let index = Tensor::from_slice(idx);
+        Dataset {
+            x: self.x.index_select(0, &index),
+            y: self.y.index_select(0, &index),
+            sample_shape: self.sample_shape.clone(),
+            classes: self.classes,
+            normalize: self.normalize,
+        }
+    }
+}
+
+/// Load a dataset.
+pub fn load(source: &DatasetSource) -> Result<Dataset, TorchError> {
+    match source {
+        DatasetSource::Digits => load_digits(),
+        DatasetSource::Idx { dir } => load_idx(dir),
+        DatasetSource::Cifar10 { dir } => load_cifar10(dir),
+        DatasetSource::Csv { path, label } => load_csv(path, label),
+    }
+}
+
+/// The embedded digits set as `[1797, 1, 8, 8]` images with values in `[0, 1]`.
+pub fn load_digits() -> Result<Dataset, TorchError> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(DIGITS_CSV_GZ)
+        .read_to_string(&mut text)
+        .map_err(|e| TorchError::bad_data("<embedded digits>", e.to_string()))?;
+    let mut x = Vec::with_capacity(1797 * 64);
+    let mut y = Vec::with_capacity(1797);
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split(',').collect();
+        if cols.len() != 65 {
+            return Err(TorchError::bad_data(
+                "<embedded digits>",
+                format!("line {}: {} columns, expected 65", i + 1, cols.len()),
+            ));
+        }
+        for c in &cols[..64] {
+            let v: f32 = c.trim().parse().map_err(|_| {
+                TorchError::bad_data(
+                    "<embedded digits>",
+                    format!("line {}: `{c}` is not a number", i + 1),
+                )
+            })?;
+            x.push(v / 16.0);
+        }
+        let label: i64 = cols[64].trim().parse().map_err(|_| {
+            TorchError::bad_data("<embedded digits>", format!("line {}: bad label", i + 1))
+        })?;
+        y.push(label);
+    }
+    let n = y.len() as i64;
+    Ok(Dataset {
+        x: Tensor::from_slice(&x).view([n, 1, 8, 8]),
+        y: Tensor::from_slice(&y),
+        sample_shape: vec![1, 8, 8],
+        classes: 10,
+        normalize: Normalize::PerChannel,
+    })
+}
+
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, TorchError> {
+    let raw = std::fs::read(path).map_err(|source| TorchError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| TorchError::bad_data(path, format!("gzip: {e}")))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+fn find_file(dir: &Path, names: &[&str]) -> Result<PathBuf, TorchError> {
+    if !dir.is_dir() {
+        return Err(TorchError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+        });
+    }
+    for n in names {
+        for candidate in [n.to_string(), format!("{n}.gz")] {
+            let p = dir.join(&candidate);
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    Err(TorchError::bad_data(
+        dir,
+        format!(
+            "none of {} (optionally .gz) is in this folder",
+            names.join(", ")
+        ),
+    ))
+}
+
+/// Parse one IDX file of unsigned bytes: returns the dimensions and the data.
+pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<u8>), TorchError> {
+    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
+        return Err(TorchError::bad_data(
+            path,
+            "not an IDX file (bad magic number)",
+        ));
+    }
+    if bytes[2] != 0x08 {
+        return Err(TorchError::bad_data(
+            path,
+            format!(
+                "IDX element type 0x{:02x} is not unsigned bytes (0x08)",
+                bytes[2]
+            ),
+        ));
+    }
+    let ndim = bytes[3] as usize;
+    let header = 4 + 4 * ndim;
+    if bytes.len() < header {
+        return Err(TorchError::bad_data(path, "truncated IDX header"));
+    }
+    let dims: Vec<usize> = (0..ndim)
+        .map(|i| {
+            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
+        })
+        .collect();
+    let count: usize = dims.iter().product();
+    if bytes.len() - header != count {
+        return Err(TorchError::bad_data(
+            path,
+            format!(
+                "IDX header announces {count} bytes of data ({dims:?}), the file has {}",
+                bytes.len() - header
+            ),
+        ));
+    }
+    Ok((dims, bytes[header..].to_vec()))
+}
+
+/// MNIST / Fashion-MNIST training files from `dir`, as `[n, 1, h, w]` images in `[0, 1]`.
+pub fn load_idx(dir: &Path) -> Result<Dataset, TorchError> {
+    let img_path = find_file(dir, &["train-images-idx3-ubyte", "train-images.idx3-ubyte"])?;
+    let lbl_path = find_file(dir, &["train-labels-idx1-ubyte", "train-labels.idx1-ubyte"])?;
+    let (idims, pixels) = parse_idx(&img_path, &read_maybe_gz(&img_path)?)?;
+    let (ldims, labels) = parse_idx(&lbl_path, &read_maybe_gz(&lbl_path)?)?;
+    if idims.len() != 3 {
+        return Err(TorchError::bad_data(
+            &img_path,
+            format!("images need 3 dimensions (n, rows, cols), found {idims:?}"),
+        ));
+    }
+    if ldims.len() != 1 || ldims[0] != idims[0] {
+        return Err(TorchError::bad_data(
+            &lbl_path,
+            format!("{:?} labels for {} images", ldims, idims[0]),
+        ));
+    }
+    let classes = labels.iter().copied().max().unwrap_or(0) as i64 + 1;
+    let (n, h, w) = (idims[0] as i64, idims[1] as i64, idims[2] as i64);
+    let x = Tensor::from_slice(&pixels)
+        .to_kind(Kind::Float)
+        .view([n, 1, h, w])
+        / 255.0;
+    let y = Tensor::from_slice(&labels).to_kind(Kind::Int64);
+    Ok(Dataset {
+        x,
+        y,
+        sample_shape: vec![1, h, w],
+        classes: classes.max(2),
+        normalize: Normalize::PerChannel,
+    })
+}
+
+/// CIFAR-10 training batches from `dir`, as `[n, 3, 32, 32]` images in `[0, 1]`.
+pub fn load_cifar10(dir: &Path) -> Result<Dataset, TorchError> {
+    let nested = dir.join("cifar-10-batches-bin");
+    let dir = if nested.is_dir() {
+        nested
+    } else {
+        dir.to_path_buf()
+    };
+    if !dir.is_dir() {
+        return Err(TorchError::Io {
+            path: dir,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+        });
+    }
+    const RECORD: usize = 1 + 3 * 32 * 32;
+    let mut labels = Vec::new();
+    let mut pixels = Vec::new();
+    for b in 1..=5 {
+        let p = dir.join(format!("data_batch_{b}.bin"));
+        if !p.is_file() {
+            continue;
+        }
+        let bytes = read_maybe_gz(&p)?;
+        if bytes.is_empty() || bytes.len() % RECORD != 0 {
+            return Err(TorchError::bad_data(
+                &p,
+                format!(
+                    "{} bytes is not a whole number of {RECORD}-byte CIFAR-10 records",
+                    bytes.len()
+                ),
+            ));
+        }
+        for rec in bytes.chunks_exact(RECORD) {
+            if rec[0] > 9 {
+                return Err(TorchError::bad_data(
+                    &p,
+                    format!("label {} is not in 0..9", rec[0]),
+                ));
+            }
+            labels.push(rec[0] as i64);
+            pixels.extend_from_slice(&rec[1..]);
+        }
+    }
+    if labels.is_empty() {
+        return Err(TorchError::bad_data(
+            &dir,
+            "no data_batch_1.bin ... data_batch_5.bin here (the CIFAR-10 binary version)",
+        ));
+    }
+    let n = labels.len() as i64;
+    Ok(Dataset {
+        x: Tensor::from_slice(&pixels)
+            .to_kind(Kind::Float)
+            .view([n, 3, 32, 32])
+            / 255.0,
+        y: Tensor::from_slice(&labels),
+        sample_shape: vec![3, 32, 32],
+        classes: 10,
+        normalize: Normalize::PerChannel,
+    })
+}
+
+/// A CSV table with a header: `label` is the class column (any strings;
+/// classes are numbered in sorted order, numerically when all are numbers),
+/// every other column must be numeric.
+pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, TorchError> {
+    let file = std::fs::File::open(path).map_err(|source| TorchError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|e| TorchError::bad_data(path, e.to_string()))?
+        .clone();
+    let label_col = headers.iter().position(|h| h == label).ok_or_else(|| {
+        TorchError::bad_data(
+            path,
+            format!(
+                "no column named `{label}`; the header has: {}",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    let features = headers.len() - 1;
+    if features == 0 {
+        return Err(TorchError::bad_data(
+            path,
+            "no feature columns besides the label",
+        ));
+    }
+    let mut x = Vec::new();
+    let mut raw_labels = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| TorchError::bad_data(path, e.to_string()))?;
+        let line = i + 2;
+        if rec.len() != headers.len() {
+            return Err(TorchError::bad_data(
+                path,
+                format!(
+                    "line {line}: {} fields, the header has {}",
+                    rec.len(),
+                    headers.len()
+                ),
+            ));
+        }
+        for (j, field) in rec.iter().enumerate() {
+            if j == label_col {
+                raw_labels.push(field.to_string());
+            } else {
+                let v: f32 = field.parse().map_err(|_| {
+                    TorchError::bad_data(
+                        path,
+                        format!(
+                            "line {line}, column `{}`: `{field}` is not a number",
+                            &headers[j]
+                        ),
+                    )
+                })?;
+                x.push(v);
+            }
+        }
+    }
+    if raw_labels.is_empty() {
+        return Err(TorchError::bad_data(path, "no data rows"));
+    }
+    let mut classes: Vec<String> = raw_labels.clone();
+    let numeric = classes.iter().all(|c| c.parse::<f64>().is_ok());
+    if numeric {
+        classes.sort_by(|a, b| {
+            a.parse::<f64>()
+                .unwrap()
+                .total_cmp(&b.parse::<f64>().unwrap())
+        });
+    } else {
+        classes.sort();
+    }
+    classes.dedup();
+    if classes.len() < 2 {
+        return Err(TorchError::bad_data(
+            path,
+            format!("column `{label}` has a single class"),
+        ));
+    }
+    let y: Vec<i64> = raw_labels
+        .iter()
+        .map(|l| {
+            classes
+                .binary_search_by(|c| cmp_label(c, l, numeric))
+                .expect("known class") as i64
+        })
+        .collect();
+    let n = y.len() as i64;
+    Ok(Dataset {
+        x: Tensor::from_slice(&x).view([n, features as i64]),
+        y: Tensor::from_slice(&y),
+        sample_shape: vec![features as i64],
+        classes: classes.len() as i64,
+        normalize: Normalize::PerFeature,
+    })
+}
+
+fn cmp_label(a: &str, b: &str, numeric: bool) -> std::cmp::Ordering {
+    if numeric {
+        a.parse::<f64>()
+            .unwrap()
+            .total_cmp(&b.parse::<f64>().unwrap())
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// Training and validation parts of a dataset.
+#[derive(Debug)]
+pub struct Split {
+    /// Rows the model trains on.
+    pub train: Dataset,
+    /// Rows the objectives are measured on.
+    pub valid: Dataset,
+}
+
+impl Split {
+    /// Both parts on `device`.
+    pub fn to_device(&self, device: tch::Device) -> Split {
+        Split {
+            train: self.train.to_device(device),
+            valid: self.valid.to_device(device),
+        }
+    }
+
+    /// Cheap handles on the same storage.
+    pub fn shallow_clone(&self) -> Split {
+        Split {
+            train: self.train.shallow_clone(),
+            valid: self.valid.shallow_clone(),
+        }
+    }
+}
+
+/// Shuffle the rows with a generator seeded by `seed`, keep at most `limit`
+/// of them, hold out `valid_fraction` for validation and standardise both
+/// parts with the training rows' statistics.
+pub fn split(
+    data: &Dataset,
+    seed: u64,
+    valid_fraction: f64,
+    limit: Option<usize>,
+) -> Result<Split, TorchError> {
+    let n = data.len() as usize;
+    let mut idx: Vec<i64> = (0..n as i64).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    if let Some(l) = limit {
+        idx.truncate(l.max(2));
+    }
+    let n = idx.len();
+    let n_valid = ((n as f64 * valid_fraction).round() as usize).clamp(1, n.saturating_sub(1));
+    if n < 2 || n_valid == 0 {
+        return Err(TorchError::Unsupported(format!(
+            "{n} rows are too few to split"
+        )));
+    }
+    let valid = data.rows(&idx[..n_valid]);
+    let train = data.rows(&idx[n_valid..]);
+    let (mean, std) = match data.normalize {
+        Normalize::PerChannel => {
+            let dims: Vec<i64> = (0..train.x.dim() as i64).filter(|d| *d != 1).collect();
+            let mean = train.x.mean_dim(&dims[..], true, Kind::Float);
+            let std = train.x.std_dim(&dims[..], false, true);
+            (mean, std)
+        }
+        Normalize::PerFeature => (
+            train.x.mean_dim(0, true, Kind::Float),
+            train.x.std_dim(0, false, true),
+        ),
+    };
+    // Constant features stay as they are (centred) instead of dividing by 0.
+    let std = std.clamp_min(1e-6);
+    let norm = |d: Dataset| Dataset {
+        x: (&d.x - &mean) / &std,
+        ..d
+    };
+    Ok(Split {
+        train: norm(train),
+        valid: norm(valid),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut b = vec![0, 0, 8, dims.len() as u8];
+        for d in dims {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn digits_are_embedded_and_well_formed() {
+        let d = load_digits().unwrap();
+        assert_eq!(d.len(), 1797);
+        assert_eq!(d.x.size(), vec![1797, 1, 8, 8]);
+        assert_eq!(d.y.max().int64_value(&[]), 9);
+        assert!(d.x.max().double_value(&[]) <= 1.0);
+    }
+
+    #[test]
+    fn idx_loader_reads_plain_and_gzipped_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let pixels: Vec<u8> = (0..3 * 4 * 5).map(|i| (i * 4) as u8).collect();
+        std::fs::write(
+            dir.path().join("train-images-idx3-ubyte"),
+            idx_bytes(&[3, 4, 5], &pixels),
+        )
+        .unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &idx_bytes(&[3], &[2, 0, 1])).unwrap();
+        std::fs::write(
+            dir.path().join("train-labels-idx1-ubyte.gz"),
+            gz.finish().unwrap(),
+        )
+        .unwrap();
+        let d = load_idx(dir.path()).unwrap();
+        assert_eq!(d.x.size(), vec![3, 1, 4, 5]);
+        assert_eq!(Vec::<i64>::try_from(&d.y).unwrap(), vec![2, 0, 1]);
+        assert_eq!(d.classes, 3);
+        let last = d.x.get(2).get(0).get(3).get(4).double_value(&[]);
+        assert!((last - (59.0 * 4.0) / 255.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn idx_loader_rejects_mismatched_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("train-images-idx3-ubyte"),
+            idx_bytes(&[2, 2, 2], &[0; 8]),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("train-labels-idx1-ubyte"),
+            idx_bytes(&[3], &[0, 1, 2]),
+        )
+        .unwrap();
+        let e = load_idx(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("labels for 2 images"), "{e}");
+        // Truncated data.
+        std::fs::write(
+            dir.path().join("train-images-idx3-ubyte"),
+            idx_bytes(&[3, 2, 2], &[0; 7]),
+        )
+        .unwrap();
+        assert!(load_idx(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("announces 12 bytes"));
+        let missing = load_idx(&dir.path().join("nope")).unwrap_err().to_string();
+        assert!(missing.contains("nope"), "{missing}");
+    }
+
+    #[test]
+    fn cifar_loader_reads_records_and_rejects_partial_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = Vec::new();
+        for label in [3u8, 7] {
+            bytes.push(label);
+            bytes.extend((0..3072).map(|i| (i % 256) as u8));
+        }
+        std::fs::write(dir.path().join("data_batch_1.bin"), &bytes).unwrap();
+        let d = load_cifar10(dir.path()).unwrap();
+        assert_eq!(d.x.size(), vec![2, 3, 32, 32]);
+        assert_eq!(Vec::<i64>::try_from(&d.y).unwrap(), vec![3, 7]);
+        // Second channel starts at byte 1024 of the record: value 1024 % 256 = 0, then 1.
+        assert!((d.x.get(0).get(1).get(0).get(1).double_value(&[]) - 1.0 / 255.0).abs() < 1e-6);
+        bytes.pop();
+        std::fs::write(dir.path().join("data_batch_1.bin"), &bytes).unwrap();
+        assert!(load_cifar10(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("whole number"));
+    }
+
+    #[test]
+    fn csv_loader_maps_labels_and_reports_bad_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(
+            &p,
+            "a,species,b\n1.5,setosa,2\n0.5,virginica,1\n3,setosa,0\n",
+        )
+        .unwrap();
+        let d = load_csv(&p, "species").unwrap();
+        assert_eq!(d.x.size(), vec![3, 2]);
+        assert_eq!(Vec::<i64>::try_from(&d.y).unwrap(), vec![0, 1, 0]);
+        assert_eq!(d.classes, 2);
+        assert!(load_csv(&p, "target")
+            .unwrap_err()
+            .to_string()
+            .contains("no column named `target`"));
+        std::fs::write(&p, "a,y\n1,0\nx,1\n").unwrap();
+        assert!(load_csv(&p, "y")
+            .unwrap_err()
+            .to_string()
+            .contains("line 3, column `a`"));
+    }
+
+    #[test]
+    fn split_is_deterministic_disjoint_and_standardised() {
+        let d = load_digits().unwrap();
+        let a = split(&d, 7, 0.25, None).unwrap();
+        let b = split(&d, 7, 0.25, None).unwrap();
+        let c = split(&d, 8, 0.25, None).unwrap();
+        assert_eq!(a.valid.len(), 449);
+        assert_eq!(a.train.len() + a.valid.len(), 1797);
+        assert!(a.valid.x.equal(&b.valid.x));
+        assert!(!a.valid.x.equal(&c.valid.x));
+        let m = a.train.x.mean(Kind::Float).double_value(&[]);
+        assert!(m.abs() < 1e-4, "{m}");
+        let limited = split(&d, 7, 0.5, Some(100)).unwrap();
+        assert_eq!(limited.train.len() + limited.valid.len(), 100);
+    }
+}

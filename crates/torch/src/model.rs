@@ -1,0 +1,739 @@
+//! Models built from parameters: an MLP and a small CNN, kept as an explicit
+//! list of layers so that compression can rewrite them (drop neurons and
+//! channels, split a linear layer in two, mask and quantise weights) and the
+//! cost of the result (parameters, MACs, packed bytes) can be counted from
+//! the structure itself.
+//!
+//! Weights are initialised from a ChaCha generator seeded with the trial
+//! seed, with PyTorch's default bounds (uniform in `±1/sqrt(fan_in)`), so a
+//! configuration builds the same network on every machine and in every
+//! worker.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+use crate::error::TorchError;
+use crate::params::ParamReader;
+
+/// Non-linearity between layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// max(0, x).
+    Relu,
+    /// Gaussian error linear unit (exact).
+    Gelu,
+    /// x * sigmoid(x).
+    Silu,
+    /// Hyperbolic tangent.
+    Tanh,
+}
+
+impl Activation {
+    /// Names accepted in the `activation` parameter.
+    pub const NAMES: [&'static str; 4] = ["relu", "gelu", "silu", "tanh"];
+
+    fn parse(s: &str) -> Activation {
+        match s {
+            "gelu" => Activation::Gelu,
+            "silu" => Activation::Silu,
+            "tanh" => Activation::Tanh,
+            _ => Activation::Relu,
+        }
+    }
+
+    fn apply(self, x: &Tensor) -> Tensor {
+        match self {
+            Activation::Relu => x.relu(),
+            Activation::Gelu => x.gelu("none"),
+            Activation::Silu => x.silu(),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+}
+
+/// 2x2 down-sampling between CNN stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolKind {
+    /// Max pooling.
+    Max,
+    /// Average pooling.
+    Avg,
+}
+
+/// How a weight tensor is stored once compressed; drives `size_bytes`.
+#[derive(Debug, Default)]
+pub struct WeightFormat {
+    /// 1 for kept weights, 0 for pruned ones (same shape as the weight).
+    pub mask: Option<Tensor>,
+    /// The mask follows the 2:4 pattern (stored as 2 values + 2-bit
+    /// indices per group of 4).
+    pub semi_structured: bool,
+    /// Per-output-channel symmetric quantisation to this many bits.
+    pub quant_bits: Option<u32>,
+}
+
+impl WeightFormat {
+    fn copy(&self) -> WeightFormat {
+        WeightFormat {
+            mask: self.mask.as_ref().map(|m| m.copy()),
+            semi_structured: self.semi_structured,
+            quant_bits: self.quant_bits,
+        }
+    }
+}
+
+/// A fully connected layer, `y = x W^T + b`, `W: [out, in]`.
+#[derive(Debug)]
+pub struct Linear {
+    /// `[out, in]`.
+    pub w: Tensor,
+    /// `[out]`.
+    pub b: Option<Tensor>,
+    /// Storage format.
+    pub fmt: WeightFormat,
+    /// First factor of a low-rank pair (its outputs are not neurons and are
+    /// never pruned structurally).
+    pub factor: bool,
+}
+
+/// A 2-d convolution with stride 1 and "same" padding.
+#[derive(Debug)]
+pub struct Conv {
+    /// `[out, in, k, k]`.
+    pub w: Tensor,
+    /// `[out]`.
+    pub b: Option<Tensor>,
+    /// Padding on each side.
+    pub padding: i64,
+    /// Storage format.
+    pub fmt: WeightFormat,
+}
+
+/// Batch normalisation over the channel (or feature) dimension.
+#[derive(Debug)]
+pub struct Norm {
+    /// Scale.
+    pub gamma: Tensor,
+    /// Shift.
+    pub beta: Tensor,
+    /// Running mean (not trained).
+    pub mean: Tensor,
+    /// Running variance (not trained).
+    pub var: Tensor,
+}
+
+/// One layer of a [`Net`].
+#[derive(Debug)]
+pub enum Layer {
+    /// Fully connected.
+    Linear(Linear),
+    /// Convolution.
+    Conv(Conv),
+    /// Batch normalisation.
+    Norm(Norm),
+    /// Activation.
+    Act(Activation),
+    /// Dropout with this probability (training only).
+    Dropout(f64),
+    /// 2x2 pooling.
+    Pool(PoolKind),
+    /// Mean over the spatial dimensions: `[n, c, h, w] -> [n, c]`.
+    GlobalAvgPool,
+    /// `[n, ...] -> [n, prod(...)]`.
+    Flatten,
+}
+
+impl Layer {
+    fn deep_copy(&self) -> Layer {
+        let c = |t: &Tensor| t.detach().copy();
+        match self {
+            Layer::Linear(l) => Layer::Linear(Linear {
+                w: c(&l.w),
+                b: l.b.as_ref().map(c),
+                fmt: l.fmt.copy(),
+                factor: l.factor,
+            }),
+            Layer::Conv(l) => Layer::Conv(Conv {
+                w: c(&l.w),
+                b: l.b.as_ref().map(c),
+                padding: l.padding,
+                fmt: l.fmt.copy(),
+            }),
+            Layer::Norm(n) => Layer::Norm(Norm {
+                gamma: c(&n.gamma),
+                beta: c(&n.beta),
+                mean: c(&n.mean),
+                var: c(&n.var),
+            }),
+            Layer::Act(a) => Layer::Act(*a),
+            Layer::Dropout(p) => Layer::Dropout(*p),
+            Layer::Pool(k) => Layer::Pool(*k),
+            Layer::GlobalAvgPool => Layer::GlobalAvgPool,
+            Layer::Flatten => Layer::Flatten,
+        }
+    }
+
+    /// The weight and its format, for layers that have one.
+    pub fn weight_mut(&mut self) -> Option<(&mut Tensor, &mut WeightFormat)> {
+        match self {
+            Layer::Linear(l) => Some((&mut l.w, &mut l.fmt)),
+            Layer::Conv(c) => Some((&mut c.w, &mut c.fmt)),
+            _ => None,
+        }
+    }
+}
+
+/// What a model costs, counted from its structure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ModelCost {
+    /// Trainable parameters (dense count of the current structure).
+    pub params: i64,
+    /// Parameters left non-zero by pruning.
+    pub nonzero_params: i64,
+    /// Multiply-accumulates for one sample (dense).
+    pub macs: i64,
+    /// Bytes to store the model: packed k-bit values, 16- or 32-bit
+    /// floats, sparse indices or bitmaps, quantisation scales, normalisation
+    /// statistics.
+    pub size_bytes: i64,
+}
+
+/// A network: layers, the shape of one input sample and the number of
+/// classes, with its tensors registered in a [`VarStore`] for training.
+#[derive(Debug)]
+pub struct Net {
+    /// The layers, in order.
+    pub layers: Vec<Layer>,
+    /// Shape of one input sample.
+    pub sample_shape: Vec<i64>,
+    /// Output classes.
+    pub classes: i64,
+    /// Bits per stored float (32, or 16 after an fp16/bf16 cast).
+    pub float_bits: u32,
+    /// The kind the tensors are kept in (`Float` unless cast on a GPU).
+    pub kind: Kind,
+    vs: VarStore,
+}
+
+impl Net {
+    /// Register `layers` (moved to `device`) in a fresh var store.
+    pub fn new(layers: Vec<Layer>, sample_shape: Vec<i64>, classes: i64, device: Device) -> Net {
+        let mut net = Net {
+            layers,
+            sample_shape,
+            classes,
+            float_bits: 32,
+            kind: Kind::Float,
+            vs: VarStore::new(device),
+        };
+        net.rebuild(device);
+        net
+    }
+
+    /// The device the tensors live on.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    /// The var store holding the trainable tensors (for optimisers).
+    pub fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+
+    /// Re-register every tensor in a fresh var store on `device` (after a
+    /// structural change, or to move the network).
+    pub fn rebuild(&mut self, device: Device) {
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let take = |t: &mut Tensor, name: String, trainable: bool| {
+            let moved = t.detach().to_device(device);
+            *t = root.add(&name, moved, trainable);
+        };
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            match layer {
+                Layer::Linear(Linear { w, b, fmt, .. }) | Layer::Conv(Conv { w, b, fmt, .. }) => {
+                    take(w, format!("l{i}_weight"), true);
+                    if let Some(b) = b {
+                        take(b, format!("l{i}_bias"), true);
+                    }
+                    if let Some(m) = &mut fmt.mask {
+                        *m = m.to_device(device);
+                    }
+                }
+                Layer::Norm(n) => {
+                    take(&mut n.gamma, format!("l{i}_gamma"), true);
+                    take(&mut n.beta, format!("l{i}_beta"), true);
+                    take(&mut n.mean, format!("l{i}_running_mean"), false);
+                    take(&mut n.var, format!("l{i}_running_var"), false);
+                }
+                _ => {}
+            }
+        }
+        self.vs = vs;
+    }
+
+    /// An independent copy on `device`.
+    pub fn deep_copy(&self, device: Device) -> Net {
+        let mut net = Net {
+            layers: self.layers.iter().map(Layer::deep_copy).collect(),
+            sample_shape: self.sample_shape.clone(),
+            classes: self.classes,
+            float_bits: self.float_bits,
+            kind: self.kind,
+            vs: VarStore::new(device),
+        };
+        net.rebuild(device);
+        net
+    }
+
+    /// Logits `[n, classes]` (float) for a batch `x` of shape `[n, ...sample_shape]`.
+    /// `amp` runs linear and convolution layers in that kind (mixed
+    /// precision; the tensors stay in their own kind).
+    pub fn forward(&self, x: &Tensor, train: bool, amp: Option<Kind>) -> Tensor {
+        let compute = amp.unwrap_or(self.kind);
+        let cast = |t: &Tensor, k: Kind| {
+            if t.kind() == k {
+                t.shallow_clone()
+            } else {
+                t.to_kind(k)
+            }
+        };
+        let mut h = cast(x, compute);
+        for layer in &self.layers {
+            h = match layer {
+                Layer::Linear(l) => {
+                    let h = if h.dim() > 2 { h.flatten(1, -1) } else { h };
+                    let h = cast(&h, compute);
+                    h.linear(&cast(&l.w, compute), l.b.as_ref().map(|b| cast(b, compute)))
+                }
+                Layer::Conv(c) => cast(&h, compute).conv2d(
+                    &cast(&c.w, compute),
+                    c.b.as_ref().map(|b| cast(b, compute)),
+                    [1, 1],
+                    [c.padding, c.padding],
+                    [1, 1],
+                    1,
+                ),
+                Layer::Norm(n) => cast(&h, n.gamma.kind()).batch_norm(
+                    Some(&n.gamma),
+                    Some(&n.beta),
+                    Some(&n.mean),
+                    Some(&n.var),
+                    train,
+                    0.1,
+                    1e-5,
+                    true,
+                ),
+                Layer::Act(a) => a.apply(&h),
+                Layer::Dropout(p) => {
+                    if train && *p > 0.0 {
+                        h.dropout(*p, true)
+                    } else {
+                        h
+                    }
+                }
+                Layer::Pool(PoolKind::Max) => h.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
+                Layer::Pool(PoolKind::Avg) => {
+                    h.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None)
+                }
+                Layer::GlobalAvgPool => h.adaptive_avg_pool2d([1, 1]).flatten(1, -1),
+                Layer::Flatten => h.flatten(1, -1),
+            };
+        }
+        cast(&h, Kind::Float)
+    }
+
+    /// Zero the pruned weights again (after an optimiser step).
+    pub fn apply_masks(&mut self) {
+        tch::no_grad(|| {
+            for layer in &mut self.layers {
+                if let Some((w, fmt)) = layer.weight_mut() {
+                    if let Some(m) = &fmt.mask {
+                        let _ = w.f_mul_(m).map(|_| ());
+                    }
+                }
+            }
+        });
+    }
+
+    /// Parameters, MACs and packed size.
+    pub fn cost(&self) -> ModelCost {
+        let float_bits = self.float_bits as i64;
+        let mut cost = ModelCost {
+            params: 0,
+            nonzero_params: 0,
+            macs: 0,
+            size_bytes: 0,
+        };
+        let mut bits: i64 = 0;
+        let mut shape = self.sample_shape.clone();
+        let dense = |t: &Tensor, cost: &mut ModelCost, bits: &mut i64, trainable: bool| {
+            let n = t.numel() as i64;
+            if trainable {
+                cost.params += n;
+                cost.nonzero_params += n;
+            }
+            *bits += n * float_bits;
+        };
+        for layer in &self.layers {
+            match layer {
+                Layer::Linear(l) => {
+                    let (out, inp) = (l.w.size()[0], l.w.size()[1]);
+                    cost.macs += out * inp;
+                    bits += weight_bits(&l.w, &l.fmt, float_bits, &mut cost);
+                    if let Some(b) = &l.b {
+                        dense(b, &mut cost, &mut bits, true);
+                    }
+                    shape = vec![out];
+                }
+                Layer::Conv(c) => {
+                    let s = c.w.size();
+                    let (h, w) = (shape[1], shape[2]);
+                    let ho = h + 2 * c.padding - s[2] + 1;
+                    let wo = w + 2 * c.padding - s[3] + 1;
+                    cost.macs += s[0] * s[1] * s[2] * s[3] * ho * wo;
+                    bits += weight_bits(&c.w, &c.fmt, float_bits, &mut cost);
+                    if let Some(b) = &c.b {
+                        dense(b, &mut cost, &mut bits, true);
+                    }
+                    shape = vec![s[0], ho, wo];
+                }
+                Layer::Norm(n) => {
+                    dense(&n.gamma, &mut cost, &mut bits, true);
+                    dense(&n.beta, &mut cost, &mut bits, true);
+                    dense(&n.mean, &mut cost, &mut bits, false);
+                    dense(&n.var, &mut cost, &mut bits, false);
+                }
+                Layer::Pool(_) => shape = vec![shape[0], shape[1] / 2, shape[2] / 2],
+                Layer::GlobalAvgPool => shape = vec![shape[0]],
+                Layer::Flatten => shape = vec![shape.iter().product()],
+                Layer::Act(_) | Layer::Dropout(_) => {}
+            }
+        }
+        cost.size_bytes = (bits + 7) / 8;
+        cost
+    }
+
+    /// Save the tensors (safetensors when the path ends in `.safetensors`,
+    /// libtorch's format otherwise).
+    pub fn save(&self, path: &std::path::Path) -> Result<(), TorchError> {
+        Ok(self.vs.save(path)?)
+    }
+}
+
+/// Bits to store one weight tensor in its format; adds to params counts.
+fn weight_bits(w: &Tensor, fmt: &WeightFormat, float_bits: i64, cost: &mut ModelCost) -> i64 {
+    let n = w.numel() as i64;
+    let channels = w.size()[0];
+    cost.params += n;
+    let value_bits = fmt.quant_bits.map(|b| b as i64).unwrap_or(float_bits);
+    let scales = if fmt.quant_bits.is_some() {
+        channels * 32
+    } else {
+        0
+    };
+    let packed = match &fmt.mask {
+        Some(m) => {
+            let nnz = m.count_nonzero(None::<i64>).int64_value(&[]);
+            cost.nonzero_params += nnz;
+            if fmt.semi_structured {
+                // Two values and two 2-bit positions per group of 4 (rows padded to 4).
+                let row = n / channels;
+                let groups = channels * ((row + 3) / 4);
+                groups * 2 * (value_bits + 2)
+            } else {
+                // Dense, or a presence bitmap plus the kept values, whichever is smaller.
+                (n * value_bits).min(n + nnz * value_bits)
+            }
+        }
+        None => {
+            cost.nonzero_params += n;
+            n * value_bits
+        }
+    };
+    packed + scales
+}
+
+/// A multi-layer perceptron: `layers` hidden layers of `width` units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpSpec {
+    /// Hidden layers (0 = logistic regression).
+    pub layers: i64,
+    /// Units per hidden layer.
+    pub width: i64,
+    /// Non-linearity.
+    pub activation: Activation,
+    /// Dropout after each hidden activation.
+    pub dropout: f64,
+    /// Batch normalisation after each hidden linear layer.
+    pub batch_norm: bool,
+}
+
+/// A small CNN: `stages` stages of `convs_per_stage` convolutions each,
+/// 2x2 pooling between stages, global average pooling, an optional hidden
+/// fully connected layer and the classifier.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CnnSpec {
+    /// Number of stages.
+    pub stages: i64,
+    /// Channels of the first stage.
+    pub channels: i64,
+    /// Channel multiplier from one stage to the next.
+    pub channel_mult: f64,
+    /// Convolutions per stage.
+    pub convs_per_stage: i64,
+    /// Kernel size (odd).
+    pub kernel_size: i64,
+    /// Pooling between stages.
+    pub pooling: PoolKind,
+    /// Non-linearity.
+    pub activation: Activation,
+    /// Batch normalisation after each convolution.
+    pub batch_norm: bool,
+    /// Dropout before the classifier.
+    pub dropout: f64,
+    /// Units of a hidden fully connected layer before the classifier (0 = none).
+    pub fc_width: i64,
+}
+
+/// A model family with its architecture parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelSpec {
+    /// Multi-layer perceptron.
+    Mlp(MlpSpec),
+    /// Convolutional network.
+    Cnn(CnnSpec),
+}
+
+impl ModelSpec {
+    /// Read the architecture of `family` (`mlp` or `cnn`) from parameters.
+    pub fn from_params(family: &str, r: &ParamReader<'_>) -> Result<ModelSpec, TorchError> {
+        let activation = Activation::parse(&r.choice("activation", "relu", &Activation::NAMES)?);
+        match family {
+            "mlp" => Ok(ModelSpec::Mlp(MlpSpec {
+                layers: r.int("layers", 2, 0, 64)?,
+                width: r.int("width", 128, 1, 1 << 16)?,
+                activation,
+                dropout: r.float("dropout", 0.0, 0.0, 0.95)?,
+                batch_norm: r.bool("batch_norm", false)?,
+            })),
+            "cnn" => {
+                let kernel_size = r.int("kernel_size", 3, 1, 15)?;
+                if kernel_size % 2 == 0 {
+                    return Err(TorchError::param(
+                        "kernel_size",
+                        format!("{kernel_size} is even; use an odd size"),
+                    ));
+                }
+                Ok(ModelSpec::Cnn(CnnSpec {
+                    stages: r.int("stages", 2, 1, 8)?,
+                    channels: r.int("channels", 16, 1, 4096)?,
+                    channel_mult: r.float("channel_mult", 2.0, 0.25, 4.0)?,
+                    convs_per_stage: r.int("convs_per_stage", 1, 1, 8)?,
+                    kernel_size,
+                    pooling: match r.choice("pooling", "max", &["max", "avg"])?.as_str() {
+                        "avg" => PoolKind::Avg,
+                        _ => PoolKind::Max,
+                    },
+                    activation,
+                    batch_norm: r.bool("batch_norm", true)?,
+                    dropout: r.float("dropout", 0.0, 0.0, 0.95)?,
+                    fc_width: r.int("fc_width", 0, 0, 1 << 16)?,
+                }))
+            }
+            other => Err(TorchError::Unsupported(format!(
+                "unknown model family `{other}`"
+            ))),
+        }
+    }
+
+    /// Build the layers for samples of `sample_shape` and `classes` outputs,
+    /// initialised from `seed`.
+    pub fn build(
+        &self,
+        sample_shape: &[i64],
+        classes: i64,
+        seed: u64,
+    ) -> Result<Vec<Layer>, TorchError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut layers = Vec::new();
+        match self {
+            ModelSpec::Mlp(m) => {
+                let mut fan_in: i64 = sample_shape.iter().product();
+                layers.push(Layer::Flatten);
+                for _ in 0..m.layers {
+                    layers.push(Layer::Linear(linear(&mut rng, fan_in, m.width)));
+                    if m.batch_norm {
+                        layers.push(Layer::Norm(norm(m.width)));
+                    }
+                    layers.push(Layer::Act(m.activation));
+                    if m.dropout > 0.0 {
+                        layers.push(Layer::Dropout(m.dropout));
+                    }
+                    fan_in = m.width;
+                }
+                layers.push(Layer::Linear(linear(&mut rng, fan_in, classes)));
+            }
+            ModelSpec::Cnn(c) => {
+                if sample_shape.len() != 3 {
+                    return Err(TorchError::Unsupported(format!(
+                        "a CNN needs image samples [channels, height, width]; this dataset's samples have shape {sample_shape:?} (use model = \"mlp\")"
+                    )));
+                }
+                let (mut cin, mut h, mut w) = (sample_shape[0], sample_shape[1], sample_shape[2]);
+                let mut ch = c.channels as f64;
+                for _ in 0..c.stages {
+                    let cout = (ch.round() as i64).max(1);
+                    for _ in 0..c.convs_per_stage {
+                        layers.push(Layer::Conv(conv(&mut rng, cin, cout, c.kernel_size)));
+                        if c.batch_norm {
+                            layers.push(Layer::Norm(norm(cout)));
+                        }
+                        layers.push(Layer::Act(c.activation));
+                        cin = cout;
+                    }
+                    if h >= 2 && w >= 2 {
+                        layers.push(Layer::Pool(c.pooling));
+                        h /= 2;
+                        w /= 2;
+                    }
+                    ch *= c.channel_mult;
+                }
+                layers.push(Layer::GlobalAvgPool);
+                let mut fan_in = cin;
+                if c.fc_width > 0 {
+                    layers.push(Layer::Linear(linear(&mut rng, fan_in, c.fc_width)));
+                    layers.push(Layer::Act(c.activation));
+                    fan_in = c.fc_width;
+                }
+                if c.dropout > 0.0 {
+                    layers.push(Layer::Dropout(c.dropout));
+                }
+                layers.push(Layer::Linear(linear(&mut rng, fan_in, classes)));
+            }
+        }
+        Ok(layers)
+    }
+}
+
+fn uniform(rng: &mut ChaCha8Rng, dims: &[i64], bound: f32) -> Tensor {
+    let n: i64 = dims.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..=bound)).collect();
+    Tensor::from_slice(&v).view(dims)
+}
+
+fn linear(rng: &mut ChaCha8Rng, fan_in: i64, out: i64) -> Linear {
+    let bound = 1.0 / (fan_in as f32).sqrt();
+    Linear {
+        w: uniform(rng, &[out, fan_in], bound),
+        b: Some(uniform(rng, &[out], bound)),
+        fmt: WeightFormat::default(),
+        factor: false,
+    }
+}
+
+fn conv(rng: &mut ChaCha8Rng, cin: i64, cout: i64, k: i64) -> Conv {
+    let bound = 1.0 / ((cin * k * k) as f32).sqrt();
+    Conv {
+        w: uniform(rng, &[cout, cin, k, k], bound),
+        b: Some(uniform(rng, &[cout], bound)),
+        padding: k / 2,
+        fmt: WeightFormat::default(),
+    }
+}
+
+fn norm(n: i64) -> Norm {
+    Norm {
+        gamma: Tensor::ones([n], (Kind::Float, Device::Cpu)),
+        beta: Tensor::zeros([n], (Kind::Float, Device::Cpu)),
+        mean: Tensor::zeros([n], (Kind::Float, Device::Cpu)),
+        var: Tensor::ones([n], (Kind::Float, Device::Cpu)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paretosearch_core::{ParamValue, Params};
+
+    fn params(kv: &[(&str, ParamValue)]) -> Params {
+        kv.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    fn build(family: &str, p: &Params, shape: &[i64]) -> Net {
+        let empty = Params::new();
+        let spec = ModelSpec::from_params(family, &ParamReader::new(p, &empty)).unwrap();
+        Net::new(
+            spec.build(shape, 10, 1).unwrap(),
+            shape.to_vec(),
+            10,
+            Device::Cpu,
+        )
+    }
+
+    #[test]
+    fn mlp_forward_shape_and_counts() {
+        let p = params(&[
+            ("layers", ParamValue::Int(2)),
+            ("width", ParamValue::Int(32)),
+            ("batch_norm", ParamValue::Bool(true)),
+            ("dropout", ParamValue::Float(0.1)),
+        ]);
+        let net = build("mlp", &p, &[1, 8, 8]);
+        let y = net.forward(
+            &Tensor::zeros([5, 1, 8, 8], (Kind::Float, Device::Cpu)),
+            true,
+            None,
+        );
+        assert_eq!(y.size(), vec![5, 10]);
+        let c = net.cost();
+        let expect = 64 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10 + 2 * (2 * 32);
+        assert_eq!(c.params, expect);
+        assert_eq!(c.macs, 64 * 32 + 32 * 32 + 32 * 10);
+        // Trainable params plus running statistics, 4 bytes each.
+        assert_eq!(c.size_bytes, (expect + 2 * 2 * 32) * 4);
+    }
+
+    #[test]
+    fn cnn_forward_shape_and_counts() {
+        let p = params(&[
+            ("stages", ParamValue::Int(2)),
+            ("channels", ParamValue::Int(4)),
+            ("fc_width", ParamValue::Int(16)),
+            ("pooling", ParamValue::Str("avg".into())),
+        ]);
+        let net = build("cnn", &p, &[1, 8, 8]);
+        let y = net.forward(
+            &Tensor::zeros([3, 1, 8, 8], (Kind::Float, Device::Cpu)),
+            false,
+            None,
+        );
+        assert_eq!(y.size(), vec![3, 10]);
+        let c = net.cost();
+        // conv 1->4 on 8x8, conv 4->8 on 4x4, fc 8->16, fc 16->10.
+        assert_eq!(c.macs, 4 * 9 * 64 + 8 * 4 * 9 * 16 + 8 * 16 + 16 * 10);
+        assert!(
+            ModelSpec::from_params("cnn", &ParamReader::new(&p, &Params::new()))
+                .unwrap()
+                .build(&[64], 10, 0)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn same_seed_builds_the_same_weights() {
+        let spec = ModelSpec::from_params("mlp", &ParamReader::new(&Params::new(), &Params::new()))
+            .unwrap();
+        let a = spec.build(&[64], 10, 5).unwrap();
+        let b = spec.build(&[64], 10, 5).unwrap();
+        let c = spec.build(&[64], 10, 6).unwrap();
+        let w = |l: &[Layer]| match &l[1] {
+            Layer::Linear(x) => x.w.shallow_clone(),
+            _ => unreachable!(),
+        };
+        assert!(w(&a).equal(&w(&b)));
+        assert!(!w(&a).equal(&w(&c)));
+    }
+}

@@ -1,0 +1,498 @@
+//! The `[runner]` table of a study with `kind = "torch"`: parsing and
+//! validation, every error located in the study file.
+
+// `SpecError` (the shared study-file error, ~130 bytes) is returned once,
+// at start-up; boxing it would only change the lead's API.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+
+use paretosearch_core::spec::{SpecError, SpecOrigin};
+use paretosearch_core::{Distribution, Objectives, ParamValue, Params, SearchSpace};
+
+use crate::data::DatasetSource;
+use crate::measure::LatencySpec;
+
+/// What a trial does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Train a model built from the trial's parameters.
+    Train,
+    /// Compress a base model (trained once per study run) with the trial's
+    /// compression parameters.
+    Compress,
+}
+
+/// Where trials run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// CUDA when available, else the CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// All CUDA devices.
+    Cuda,
+    /// One CUDA device.
+    CudaIndex(usize),
+}
+
+/// Parsed `[runner]` options.
+#[derive(Clone, Debug)]
+pub struct TorchOptions {
+    /// `task`.
+    pub task: Task,
+    /// `dataset`.
+    pub dataset: DatasetSource,
+    /// `device`.
+    pub device: DeviceChoice,
+    /// `model`: `mlp` or `cnn`.
+    pub model: String,
+    /// `epochs`: default training epochs (a trial's `epochs` parameter overrides).
+    pub epochs: i64,
+    /// `valid_fraction`: share of rows held out for validation.
+    pub valid_fraction: f64,
+    /// `limit`: use at most this many rows of the dataset.
+    pub limit: Option<usize>,
+    /// `threads`: CPU threads per trial (`None` = cores / workers).
+    pub threads: Option<usize>,
+    /// `trials_per_gpu`: concurrent trials sharing one GPU.
+    pub trials_per_gpu: usize,
+    /// `latency_batch`, `latency_warmup`, `latency_repeats`.
+    pub latency: LatencySpec,
+    /// `eval_batch`: batch size of validation passes.
+    pub eval_batch: i64,
+    /// `save_weights_dir`: where completed trials' weights are written.
+    pub save_weights_dir: Option<PathBuf>,
+    /// `[runner.params]`: fixed values for parameters the space does not search.
+    pub defaults: Params,
+    /// `[runner.base]`: the base model's architecture and training (compress task).
+    pub base: Params,
+}
+
+/// Objectives the runner can report.
+pub const OBJECTIVES: [&str; 10] = [
+    "accuracy",
+    "loss",
+    "latency_ms",
+    "throughput",
+    "params",
+    "nonzero_params",
+    "size_bytes",
+    "macs",
+    "train_seconds",
+    "energy_joules",
+];
+
+/// Objectives measurable without training (returned by `profile`).
+pub const CHEAP_OBJECTIVES: [&str; 6] = [
+    "latency_ms",
+    "throughput",
+    "params",
+    "nonzero_params",
+    "size_bytes",
+    "macs",
+];
+
+/// Parameter names the runner reads from a trial's configuration.
+pub const MODEL_PARAMS: [&str; 15] = [
+    "layers",
+    "width",
+    "activation",
+    "dropout",
+    "batch_norm",
+    "stages",
+    "channels",
+    "channel_mult",
+    "convs_per_stage",
+    "kernel_size",
+    "pooling",
+    "fc_width",
+    "epochs",
+    "batch_size",
+    "precision",
+];
+/// Training parameter names.
+pub const TRAIN_PARAMS: [&str; 8] = [
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "momentum",
+    "nesterov",
+    "schedule",
+    "label_smoothing",
+    "finetune_lr",
+];
+/// Compression parameter names.
+pub const COMPRESS_PARAMS: [&str; 7] = [
+    "prune_ratio",
+    "rank_ratio",
+    "semi_structured",
+    "sparsity",
+    "quant_bits",
+    "cast",
+    "finetune_epochs",
+];
+
+const KEYS: [&str; 17] = [
+    "task",
+    "dataset",
+    "device",
+    "model",
+    "epochs",
+    "valid_fraction",
+    "limit",
+    "threads",
+    "trials_per_gpu",
+    "latency_batch",
+    "latency_warmup",
+    "latency_repeats",
+    "eval_batch",
+    "save_weights_dir",
+    "params",
+    "base",
+    "kind",
+];
+
+/// Is `name` a parameter the runner reads?
+pub fn known_param(name: &str) -> bool {
+    MODEL_PARAMS.contains(&name) || TRAIN_PARAMS.contains(&name) || COMPRESS_PARAMS.contains(&name)
+}
+
+/// A located error for `runner.<key>`: the line of `key` inside the
+/// `[runner]` table (or of a `[runner.key]` header) when it can be found.
+pub fn error_at(
+    origin: &SpecOrigin,
+    key: &str,
+    message: impl Into<String>,
+    help: Option<&str>,
+) -> SpecError {
+    let (line, column) = locate(&origin.text, key);
+    SpecError {
+        file: origin.file.clone(),
+        line,
+        column,
+        field: if key.is_empty() {
+            "runner".into()
+        } else {
+            format!("runner.{key}")
+        },
+        message: message.into(),
+        help: help.map(str::to_string),
+    }
+}
+
+fn locate(text: &str, key: &str) -> (Option<usize>, Option<usize>) {
+    let mut in_runner = false;
+    let mut runner_line = None;
+    let head = key.split('.').next().unwrap_or(key);
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            let header = t
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim();
+            in_runner = header == "runner";
+            if header == "runner" {
+                runner_line = Some(i + 1);
+            }
+            if !head.is_empty() && header == format!("runner.{head}") {
+                return (Some(i + 1), Some(1));
+            }
+            continue;
+        }
+        if in_runner && !head.is_empty() {
+            if let Some(rest) = t.strip_prefix(head) {
+                if rest.trim_start().starts_with('=') {
+                    return (Some(i + 1), Some(line.len() - t.len() + 1));
+                }
+            }
+        }
+    }
+    (runner_line, runner_line.map(|_| 1))
+}
+
+fn toml_to_param(v: &toml::Value) -> Option<ParamValue> {
+    Some(match v {
+        toml::Value::Boolean(b) => ParamValue::Bool(*b),
+        toml::Value::Integer(i) => ParamValue::Int(*i),
+        toml::Value::Float(f) => ParamValue::Float(*f),
+        toml::Value::String(s) => ParamValue::Str(s.clone()),
+        _ => return None,
+    })
+}
+
+impl TorchOptions {
+    /// Parse and validate the `[runner]` table.
+    pub fn parse(
+        table: &toml::Table,
+        origin: &SpecOrigin,
+        space: &SearchSpace,
+        objectives: &Objectives,
+    ) -> Result<TorchOptions, SpecError> {
+        let err = |key: &str, msg: String, help: &str| error_at(origin, key, msg, Some(help));
+        for k in table.keys() {
+            if !KEYS.contains(&k.as_str()) {
+                return Err(err(
+                    k,
+                    format!("unknown option `{k}` for the torch runner"),
+                    &format!("known options: {}", KEYS[..KEYS.len() - 1].join(", ")),
+                ));
+            }
+        }
+        let base_dir = origin
+            .file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let resolve = |p: &str| {
+            let p = PathBuf::from(p);
+            if p.is_absolute() {
+                p
+            } else {
+                base_dir.join(p)
+            }
+        };
+        let string = |key: &str, default: &str| -> Result<String, SpecError> {
+            match table.get(key) {
+                None => Ok(default.to_string()),
+                Some(toml::Value::String(s)) => Ok(s.clone()),
+                Some(v) => Err(err(
+                    key,
+                    format!("expected a string, got `{v}`"),
+                    "quote the value",
+                )),
+            }
+        };
+        let int = |key: &str, default: i64, low: i64, high: i64| -> Result<i64, SpecError> {
+            match table.get(key) {
+                None => Ok(default),
+                Some(toml::Value::Integer(i)) if *i >= low && *i <= high => Ok(*i),
+                Some(v) => Err(err(
+                    key,
+                    format!("`{v}` is not an integer in [{low}, {high}]"),
+                    &format!("write e.g. {key} = {default}"),
+                )),
+            }
+        };
+
+        let task = match string("task", "train")?.as_str() {
+            "train" => Task::Train,
+            "compress" => Task::Compress,
+            other => {
+                return Err(err(
+                    "task",
+                    format!("unknown task `{other}`"),
+                    "use \"train\" or \"compress\"",
+                ));
+            }
+        };
+        let dataset = parse_dataset(table.get("dataset"), origin, &resolve)?;
+        let device = match string("device", "auto")?.as_str() {
+            "auto" => DeviceChoice::Auto,
+            "cpu" => DeviceChoice::Cpu,
+            "cuda" => DeviceChoice::Cuda,
+            s => match s.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
+                Some(i) => DeviceChoice::CudaIndex(i),
+                None => {
+                    return Err(err(
+                        "device",
+                        format!("unknown device `{s}`"),
+                        "use \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"",
+                    ))
+                }
+            },
+        };
+        let model = match table.get("model") {
+            None => "mlp".to_string(),
+            Some(toml::Value::String(s)) if s == "mlp" || s == "cnn" => s.clone(),
+            Some(v) => {
+                return Err(err(
+                    "model",
+                    format!("unknown model `{v}`"),
+                    "use \"mlp\" or \"cnn\"",
+                ))
+            }
+        };
+        let valid_fraction = match table.get("valid_fraction") {
+            None => 0.2,
+            Some(v) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
+                Some(f) if f > 0.0 && f < 1.0 => f,
+                _ => {
+                    return Err(err(
+                        "valid_fraction",
+                        format!("`{v}` is not in (0, 1)"),
+                        "write e.g. valid_fraction = 0.2",
+                    ))
+                }
+            },
+        };
+        let limit = table
+            .get("limit")
+            .map(|_| int("limit", 1000, 10, i64::MAX).map(|v| v as usize))
+            .transpose()?;
+        let threads = match table.get("threads") {
+            None => None,
+            Some(toml::Value::String(s)) if s == "auto" => None,
+            Some(_) => Some(int("threads", 1, 1, 1024)? as usize),
+        };
+        let save_weights_dir = table
+            .get("save_weights_dir")
+            .map(|_| string("save_weights_dir", "").map(|s| resolve(&s)))
+            .transpose()?;
+        let params_table = |key: &str| -> Result<Params, SpecError> {
+            match table.get(key) {
+                None => Ok(Params::new()),
+                Some(toml::Value::Table(t)) => {
+                    let mut out = Params::new();
+                    for (k, v) in t {
+                        if !known_param(k) {
+                            return Err(err(
+                                &format!("{key}.{k}"),
+                                format!("`{k}` is not a parameter of the torch runner"),
+                                "see the parameter list in the paretosearch-torch docs",
+                            ));
+                        }
+                        let pv = toml_to_param(v).ok_or_else(|| {
+                            err(
+                                &format!("{key}.{k}"),
+                                format!("`{v}` is not a number, boolean or string"),
+                                "use a scalar value",
+                            )
+                        })?;
+                        out.insert(k.clone(), pv);
+                    }
+                    Ok(out)
+                }
+                Some(v) => Err(err(
+                    key,
+                    format!("expected a table, got `{v}`"),
+                    &format!("write [runner.{key}] with parameter = value lines"),
+                )),
+            }
+        };
+        let opts = TorchOptions {
+            task,
+            dataset,
+            device,
+            model,
+            epochs: int("epochs", 10, 0, 100_000)?,
+            valid_fraction,
+            limit,
+            threads,
+            trials_per_gpu: int("trials_per_gpu", 1, 1, 64)? as usize,
+            latency: LatencySpec {
+                batch: int("latency_batch", 1, 1, 1 << 20)?,
+                warmup: int("latency_warmup", 10, 0, 100_000)? as usize,
+                repeats: int("latency_repeats", 50, 1, 100_000)? as usize,
+            },
+            eval_batch: int("eval_batch", 1024, 1, 1 << 20)?,
+            save_weights_dir,
+            defaults: params_table("params")?,
+            base: params_table("base")?,
+        };
+        if opts.task == Task::Train && table.contains_key("base") {
+            return Err(err(
+                "base",
+                "[runner.base] only applies to task = \"compress\"".into(),
+                "remove it or set task = \"compress\"",
+            ));
+        }
+
+        for p in space.params() {
+            if !known_param(&p.name) {
+                return Err(SpecError {
+                    file: origin.file.clone(),
+                    line: None,
+                    column: None,
+                    field: format!("search_space.{}", p.name),
+                    message: format!(
+                        "the torch runner does not read a parameter named `{}`",
+                        p.name
+                    ),
+                    help: Some(format!(
+                        "model: {}; training: {}; compression: {}",
+                        MODEL_PARAMS.join(", "),
+                        TRAIN_PARAMS.join(", "),
+                        COMPRESS_PARAMS.join(", ")
+                    )),
+                });
+            }
+            let mixed = p.name == "precision"
+                && matches!(&p.distribution, Distribution::Categorical { choices }
+                    if choices.iter().any(|c| matches!(c, ParamValue::Str(s) if s != "fp32")));
+            if mixed && opts.device == DeviceChoice::Cpu {
+                return Err(err(
+                    "device",
+                    "the search space tries mixed precision (bf16/fp16), which needs CUDA, but device = \"cpu\"".into(),
+                    "drop bf16/fp16 from `precision` or use a CUDA device",
+                ));
+            }
+        }
+        for o in objectives.iter() {
+            if !OBJECTIVES.contains(&o.name.as_str()) {
+                return Err(SpecError {
+                    file: origin.file.clone(),
+                    line: None,
+                    column: None,
+                    field: "objectives".into(),
+                    message: format!("the torch runner cannot measure `{}`", o.name),
+                    help: Some(format!("it reports: {}", OBJECTIVES.join(", "))),
+                });
+            }
+            if o.name == "energy_joules" {
+                return Err(SpecError {
+                    file: origin.file.clone(),
+                    line: None,
+                    column: None,
+                    field: "objectives".into(),
+                    message: "`energy_joules` needs NVIDIA's NVML energy counters, which this build does not read".into(),
+                    help: Some("measure energy with a `command` runner, or drop the objective".into()),
+                });
+            }
+        }
+        Ok(opts)
+    }
+}
+
+fn parse_dataset(
+    v: Option<&toml::Value>,
+    origin: &SpecOrigin,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<DatasetSource, SpecError> {
+    let help = "use \"digits\", { kind = \"mnist\", dir = \"...\" }, { kind = \"cifar10\", dir = \"...\" } or { kind = \"csv\", path = \"...\", label = \"...\" }";
+    let err = |msg: String| error_at(origin, "dataset", msg, Some(help));
+    let (kind, t) = match v {
+        None => return Ok(DatasetSource::Digits),
+        Some(toml::Value::String(s)) => (s.clone(), None),
+        Some(toml::Value::Table(t)) => match t.get("kind") {
+            Some(toml::Value::String(k)) => (k.clone(), Some(t)),
+            _ => return Err(err("the dataset table needs a `kind`".into())),
+        },
+        Some(v) => return Err(err(format!("`{v}` is not a dataset"))),
+    };
+    let field = |name: &str| -> Result<String, SpecError> {
+        match t.and_then(|t| t.get(name)) {
+            Some(toml::Value::String(s)) => Ok(s.clone()),
+            _ => Err(err(format!(
+                "dataset kind `{kind}` needs `{name} = \"...\"`"
+            ))),
+        }
+    };
+    Ok(match kind.as_str() {
+        "digits" => DatasetSource::Digits,
+        "mnist" | "fashion-mnist" | "fashion_mnist" | "idx" => DatasetSource::Idx {
+            dir: resolve(&field("dir")?),
+        },
+        "cifar10" | "cifar-10" => DatasetSource::Cifar10 {
+            dir: resolve(&field("dir")?),
+        },
+        "csv" => DatasetSource::Csv {
+            path: resolve(&field("path")?),
+            label: field("label")?,
+        },
+        other => return Err(err(format!("unknown dataset kind `{other}`"))),
+    })
+}

@@ -1,0 +1,638 @@
+//! [`TorchRunner`]: the `Runner` implementation, device leases and `doctor`.
+
+// `SpecError` (the shared study-file error, ~130 bytes) is returned once,
+// at start-up; boxing it would only change the lead's API.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use paretosearch_core::spec::{SpecError, SpecOrigin};
+use paretosearch_core::{Objectives, Params, SearchSpace, TrialOutcome};
+use paretosearch_runner::{Job, Reporter, Runner, Verdict};
+use tch::Device;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::compress::CompressSpec;
+use crate::data::{self, Split};
+use crate::error::TorchError;
+use crate::measure::measure_latency;
+use crate::model::{ModelSpec, Net};
+use crate::options::{error_at, DeviceChoice, Task, TorchOptions, CHEAP_OBJECTIVES};
+use crate::params::ParamReader;
+use crate::train::{evaluate, train, Control, EpochReport, TrainSpec};
+
+/// Runs `[runner] kind = "torch"` trials: trains or compresses a network
+/// per trial and reports the study's objectives. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct TorchRunner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    opts: TorchOptions,
+    /// `[runner.params]` overlaid with `[runner.base]`: the fallback of every trial.
+    defaults: Params,
+    data: Mutex<Split>,
+    sample_shape: Vec<i64>,
+    classes: i64,
+    study_seed: u64,
+    objectives: Vec<String>,
+    gpus: Option<GpuPool>,
+    threads: AtomicUsize,
+    base: Mutex<Option<Net>>,
+}
+
+/// CUDA devices shared by concurrent trials, at most `per_gpu` trials each.
+struct GpuPool {
+    devices: Vec<usize>,
+    load: Mutex<Vec<usize>>,
+    freed: Condvar,
+    per_gpu: usize,
+}
+
+struct Lease<'a> {
+    pool: Option<&'a GpuPool>,
+    slot: usize,
+    device: Device,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool {
+            pool.load.lock().expect("gpu pool lock")[self.slot] -= 1;
+            pool.freed.notify_one();
+        }
+    }
+}
+
+impl GpuPool {
+    /// The least loaded GPU with room, waiting for one when all are full.
+    fn acquire(&self, cancelled: &dyn Fn() -> bool) -> Result<Lease<'_>, TorchError> {
+        let mut load = self.load.lock().expect("gpu pool lock");
+        loop {
+            let best = (0..load.len())
+                .filter(|&i| load[i] < self.per_gpu)
+                .min_by_key(|&i| load[i]);
+            if let Some(slot) = best {
+                load[slot] += 1;
+                return Ok(Lease {
+                    pool: Some(self),
+                    slot,
+                    device: Device::Cuda(self.devices[slot]),
+                });
+            }
+            if cancelled() {
+                return Err(TorchError::Interrupted);
+            }
+            load = self
+                .freed
+                .wait_timeout(load, Duration::from_millis(100))
+                .expect("gpu pool lock")
+                .0;
+        }
+    }
+}
+
+/// Loads libtorch's CUDA library, which nothing in a Rust binary
+/// references by symbol (so the linker may drop it): without it libtorch
+/// registers no CUDA kernels and reports no device. Harmless where the
+/// library or a driver is absent.
+fn load_cuda() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut candidates = Vec::new();
+        if let Some(dir) = option_env!("PARETOSEARCH_LIBTORCH_LIB") {
+            candidates.push(format!("{dir}/libtorch_cuda.so"));
+        }
+        candidates.push("libtorch_cuda.so".to_string());
+        for c in candidates {
+            let Ok(name) = std::ffi::CString::new(c) else {
+                continue;
+            };
+            // SAFETY: dlopen with a valid NUL-terminated path; the handle is
+            // intentionally never closed (the library stays for the process).
+            let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+            if !handle.is_null() {
+                break;
+            }
+        }
+    });
+}
+
+impl TorchRunner {
+    /// Validate the `[runner]` table (every error located in the study
+    /// file), load and split the dataset, and check the device.
+    pub fn from_options(
+        options: &toml::Table,
+        origin: &SpecOrigin,
+        study_seed: u64,
+        space: &SearchSpace,
+        objectives: &Objectives,
+    ) -> Result<TorchRunner, SpecError> {
+        let opts = TorchOptions::parse(options, origin, space, objectives)?;
+        let dataset = data::load(&opts.dataset).map_err(|e| {
+            error_at(
+                origin,
+                "dataset",
+                e.to_string(),
+                Some("check the path and the files' format"),
+            )
+        })?;
+        if opts.model == "cnn" && !dataset.is_image() {
+            return Err(error_at(
+                origin,
+                "model",
+                format!(
+                    "a CNN needs image samples, this dataset's samples have shape {:?}",
+                    dataset.sample_shape
+                ),
+                Some("use model = \"mlp\" for tabular data"),
+            ));
+        }
+        let split =
+            data::split(&dataset, study_seed, opts.valid_fraction, opts.limit).map_err(|e| {
+                error_at(
+                    origin,
+                    "dataset",
+                    e.to_string(),
+                    Some("use a larger dataset or limit"),
+                )
+            })?;
+        let gpus = resolve_devices(&opts.device, opts.trials_per_gpu).map_err(|e| {
+            error_at(
+                origin,
+                "device",
+                e,
+                Some("use device = \"auto\" or \"cpu\""),
+            )
+        })?;
+        let mut defaults = opts.defaults.clone();
+        defaults.extend(opts.base.clone());
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Ok(TorchRunner {
+            inner: Arc::new(Inner {
+                threads: AtomicUsize::new(opts.threads.unwrap_or(cores)),
+                defaults,
+                sample_shape: dataset.sample_shape.clone(),
+                classes: dataset.classes,
+                data: Mutex::new(split),
+                study_seed,
+                objectives: objectives.names().iter().map(|s| s.to_string()).collect(),
+                gpus,
+                base: Mutex::new(None),
+                opts,
+            }),
+        })
+    }
+
+    /// Tell the runner how many trials run at once on this machine: unless
+    /// `threads` is set, each CPU trial then uses `cores / workers` threads
+    /// so that parallel trials do not oversubscribe the cores.
+    pub fn set_workers(&self, workers: usize) {
+        if self.inner.opts.threads.is_none() {
+            let cores = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1);
+            self.inner
+                .threads
+                .store((cores / workers.max(1)).max(1), Ordering::Relaxed);
+        }
+    }
+
+    /// CPU threads each trial uses.
+    pub fn threads(&self) -> usize {
+        self.inner.threads.load(Ordering::Relaxed)
+    }
+
+    /// The parsed options.
+    pub fn options(&self) -> &TorchOptions {
+        &self.inner.opts
+    }
+
+    /// Where a completed trial's weights are written when
+    /// `save_weights_dir` is set: `<dir>/<study>/trial-<n>.safetensors`
+    /// (with a `.json` beside it holding the parameters and values).
+    pub fn weights_path(&self, study: &str, trial: u64) -> Option<PathBuf> {
+        let dir = self.inner.opts.save_weights_dir.as_ref()?;
+        Some(weights_file(dir, study, trial))
+    }
+
+    /// Re-run a configuration (deterministic from `job.seed`) and save its
+    /// weights to `path` (safetensors when it ends in `.safetensors`), with
+    /// a `.json` beside it. Blocking: call it from a blocking thread.
+    /// Returns the measured values.
+    pub fn save_weights(
+        &self,
+        job: &Job,
+        path: &Path,
+    ) -> Result<BTreeMap<String, f64>, TorchError> {
+        let inner = &self.inner;
+        let lease = inner.lease(&|| false)?;
+        tch::set_num_threads(self.threads() as i32);
+        let mut progress = |_: u64, _: &EpochReport| Control::Continue;
+        match inner.trial(job, lease.device, &mut progress, &|| false, Some(path))? {
+            TrialEnd::Complete(v) => Ok(v),
+            TrialEnd::Stopped { reason, .. } => {
+                Err(TorchError::Unsupported(format!("stopped: {reason}")))
+            }
+        }
+    }
+}
+
+fn weights_file(dir: &Path, study: &str, trial: u64) -> PathBuf {
+    dir.join(study).join(format!("trial-{trial}.safetensors"))
+}
+
+fn resolve_devices(choice: &DeviceChoice, per_gpu: usize) -> Result<Option<GpuPool>, String> {
+    if *choice == DeviceChoice::Cpu {
+        return Ok(None);
+    }
+    load_cuda();
+    let available = tch::Cuda::is_available();
+    let count = if available {
+        tch::Cuda::device_count() as usize
+    } else {
+        0
+    };
+    let devices: Vec<usize> = match choice {
+        DeviceChoice::Cpu => unreachable!(),
+        DeviceChoice::Auto if count == 0 => return Ok(None),
+        DeviceChoice::Auto | DeviceChoice::Cuda => (0..count).collect(),
+        DeviceChoice::CudaIndex(i) => vec![*i],
+    };
+    if count == 0 {
+        return Err("CUDA is not available here (no NVIDIA driver or no GPU)".into());
+    }
+    if let Some(bad) = devices.iter().find(|&&i| i >= count) {
+        return Err(format!(
+            "cuda:{bad} does not exist; this machine has {count} CUDA device(s)"
+        ));
+    }
+    Ok(Some(GpuPool {
+        load: Mutex::new(vec![0; devices.len()]),
+        devices,
+        freed: Condvar::new(),
+        per_gpu,
+    }))
+}
+
+enum TrialEnd {
+    Complete(BTreeMap<String, f64>),
+    Stopped {
+        values: BTreeMap<String, f64>,
+        step: u64,
+        reason: String,
+    },
+}
+
+type Progress<'a> = dyn FnMut(u64, &EpochReport) -> Control + 'a;
+
+impl Inner {
+    fn lease(&self, cancelled: &dyn Fn() -> bool) -> Result<Lease<'_>, TorchError> {
+        match &self.gpus {
+            Some(pool) => pool.acquire(cancelled),
+            None => Ok(Lease {
+                pool: None,
+                slot: 0,
+                device: Device::Cpu,
+            }),
+        }
+    }
+
+    fn data_on(&self, device: Device) -> Split {
+        let d = self.data.lock().expect("data lock");
+        if device == Device::Cpu {
+            d.shallow_clone()
+        } else {
+            d.to_device(device)
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.objectives.iter().any(|o| o == name)
+    }
+
+    /// The base model of the compress task, trained on first use.
+    fn base_model(
+        &self,
+        device: Device,
+        data: &Split,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Net, TorchError> {
+        let mut cached = self.base.lock().expect("base lock");
+        if cached.is_none() {
+            let empty = Params::new();
+            let r = ParamReader::new(&self.defaults, &empty);
+            let spec = ModelSpec::from_params(&self.opts.model, &r)?;
+            let ts = TrainSpec::from_params(&r, self.opts.epochs)?;
+            let mut net = Net::new(
+                spec.build(&self.sample_shape, self.classes, self.study_seed)?,
+                self.sample_shape.clone(),
+                self.classes,
+                device,
+            );
+            train(
+                &mut net,
+                data,
+                &ts,
+                self.study_seed,
+                self.opts.eval_batch,
+                cancelled,
+                &mut |_| Control::Continue,
+            )?;
+            *cached = Some(net.deep_copy(Device::Cpu));
+        }
+        Ok(cached.as_ref().expect("base model").deep_copy(device))
+    }
+
+    fn build(&self, params: &Params, seed: u64, device: Device) -> Result<Net, TorchError> {
+        let r = ParamReader::new(params, &self.defaults);
+        let spec = ModelSpec::from_params(&self.opts.model, &r)?;
+        Ok(Net::new(
+            spec.build(&self.sample_shape, self.classes, seed)?,
+            self.sample_shape.clone(),
+            self.classes,
+            device,
+        ))
+    }
+
+    fn cheap_values(&self, net: &Net, values: &mut BTreeMap<String, f64>) {
+        let cost = net.cost();
+        values.insert("params".into(), cost.params as f64);
+        values.insert("nonzero_params".into(), cost.nonzero_params as f64);
+        values.insert("size_bytes".into(), cost.size_bytes as f64);
+        values.insert("macs".into(), cost.macs as f64);
+        if self.wants("latency_ms") || self.wants("throughput") {
+            let ms = measure_latency(net, &self.opts.latency);
+            values.insert("latency_ms".into(), ms);
+            values.insert(
+                "throughput".into(),
+                self.opts.latency.batch as f64 / (ms / 1e3),
+            );
+        }
+    }
+
+    fn trial(
+        &self,
+        job: &Job,
+        device: Device,
+        progress: &mut Progress<'_>,
+        cancelled: &dyn Fn() -> bool,
+        save_to: Option<&Path>,
+    ) -> Result<TrialEnd, TorchError> {
+        let r = ParamReader::new(&job.params, &self.defaults);
+        let compress = CompressSpec::from_params(&r)?;
+        let data = self.data_on(device);
+        let stopped = |rep: &EpochReport, step: u64, reason: String| TrialEnd::Stopped {
+            values: [
+                ("accuracy".to_string(), rep.accuracy),
+                ("loss".to_string(), rep.loss),
+            ]
+            .into(),
+            step,
+            reason,
+        };
+        let mut seconds = 0.0;
+        let mut offset = 0u64;
+        let mut net = match self.opts.task {
+            Task::Train => {
+                let ts = TrainSpec::from_params(&r, self.opts.epochs)?;
+                let mut net = self.build(&job.params, job.seed, device)?;
+                let res = train(
+                    &mut net,
+                    &data,
+                    &ts,
+                    job.seed,
+                    self.opts.eval_batch,
+                    cancelled,
+                    &mut |rep| progress(rep.epoch, rep),
+                )?;
+                seconds += res.seconds;
+                if let (Some(reason), Some(last)) = (res.stopped, res.last) {
+                    return Ok(stopped(&last, last.epoch, reason));
+                }
+                offset = ts.epochs as u64;
+                net
+            }
+            Task::Compress => self.base_model(device, &data, cancelled)?,
+        };
+        if compress.has_structural() {
+            compress.apply_structural(&mut net)?;
+        }
+        if compress.finetune_epochs > 0 {
+            let mut ft = TrainSpec::from_params(&r, compress.finetune_epochs)?;
+            ft.epochs = compress.finetune_epochs;
+            ft.lr = r.float("finetune_lr", ft.lr / 10.0, 1e-8, 10.0)?;
+            let res = train(
+                &mut net,
+                &data,
+                &ft,
+                job.seed ^ 0xf1e7,
+                self.opts.eval_batch,
+                cancelled,
+                &mut |rep| progress(offset + rep.epoch, rep),
+            )?;
+            seconds += res.seconds;
+            if let (Some(reason), Some(last)) = (res.stopped, res.last) {
+                return Ok(stopped(&last, offset + last.epoch, reason));
+            }
+        }
+        compress.apply_formats(&mut net, device.is_cuda());
+        let (loss, accuracy) = evaluate(&net, &data.valid, self.opts.eval_batch);
+        let mut values: BTreeMap<String, f64> = [
+            ("accuracy".to_string(), accuracy),
+            ("loss".to_string(), loss),
+            ("train_seconds".to_string(), seconds),
+        ]
+        .into();
+        self.cheap_values(&net, &mut values);
+        let target = save_to.map(Path::to_path_buf).or_else(|| {
+            Some(weights_file(
+                self.opts.save_weights_dir.as_ref()?,
+                &job.study,
+                job.trial,
+            ))
+        });
+        if let Some(path) = target {
+            save(&net, &path, job, &self.opts.model, &values)?;
+        }
+        Ok(TrialEnd::Complete(values))
+    }
+
+    fn profile(&self, job: &Job, device: Device) -> Result<BTreeMap<String, f64>, TorchError> {
+        let r = ParamReader::new(&job.params, &self.defaults);
+        let compress = CompressSpec::from_params(&r)?;
+        // The compress task's base has the architecture of the defaults.
+        let arch = match self.opts.task {
+            Task::Train => &job.params,
+            Task::Compress => &self.defaults,
+        };
+        let mut net = self.build(arch, job.seed, device)?;
+        if compress.has_structural() {
+            compress.apply_structural(&mut net)?;
+        }
+        compress.apply_formats(&mut net, device.is_cuda());
+        let mut values = BTreeMap::new();
+        self.cheap_values(&net, &mut values);
+        values.retain(|k, _| CHEAP_OBJECTIVES.contains(&k.as_str()));
+        Ok(values)
+    }
+}
+
+fn save(
+    net: &Net,
+    path: &Path,
+    job: &Job,
+    model: &str,
+    values: &BTreeMap<String, f64>,
+) -> Result<(), TorchError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| TorchError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    net.save(path)?;
+    let meta = serde_json::json!({
+        "study": job.study,
+        "trial": job.trial,
+        "seed": job.seed,
+        "model": model,
+        "sample_shape": net.sample_shape,
+        "classes": net.classes,
+        "params": job.params,
+        "values": values,
+    });
+    let json_path = path.with_extension("json");
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&meta).expect("json"),
+    )
+    .map_err(|source| TorchError::Io {
+        path: json_path,
+        source,
+    })
+}
+
+type ReportMsg = (u64, BTreeMap<String, f64>, oneshot::Sender<Verdict>);
+
+#[async_trait]
+impl Runner for TorchRunner {
+    async fn run(
+        &self,
+        job: Job,
+        reporter: &dyn Reporter,
+        cancel: CancellationToken,
+    ) -> TrialOutcome {
+        let inner = self.inner.clone();
+        let threads = self.threads();
+        let (tx, mut rx) = mpsc::channel::<ReportMsg>(1);
+        let token = cancel.clone();
+        let handle = tokio::task::spawn_blocking(move || {
+            let cancelled = || token.is_cancelled();
+            let lease = match inner.lease(&cancelled) {
+                Ok(l) => l,
+                Err(e) => return Err(e),
+            };
+            tch::set_num_threads(threads as i32);
+            let mut progress = |step: u64, rep: &EpochReport| {
+                let values: BTreeMap<String, f64> = [
+                    ("accuracy".to_string(), rep.accuracy),
+                    ("loss".to_string(), rep.loss),
+                    ("train_loss".to_string(), rep.train_loss),
+                ]
+                .into();
+                let (reply, answer) = oneshot::channel();
+                if tx.blocking_send((step, values, reply)).is_err() {
+                    return Control::Continue;
+                }
+                match answer.blocking_recv() {
+                    Ok(Verdict::Stop(reason)) => Control::Stop(reason),
+                    _ => Control::Continue,
+                }
+            };
+            inner.trial(&job, lease.device, &mut progress, &cancelled, None)
+        });
+        while let Some((step, values, reply)) = rx.recv().await {
+            let _ = reply.send(reporter.report(step, &values).await);
+        }
+        match handle.await {
+            Ok(Ok(TrialEnd::Complete(values))) => TrialOutcome::Complete(values),
+            Ok(Ok(TrialEnd::Stopped {
+                values,
+                step,
+                reason,
+            })) => TrialOutcome::Pruned {
+                values,
+                step: Some(step),
+                reason,
+            },
+            Ok(Err(TorchError::Interrupted)) => TrialOutcome::Fail {
+                reason: "interrupted".into(),
+            },
+            Ok(Err(e)) => TrialOutcome::Fail {
+                reason: e.to_string(),
+            },
+            Err(e) => TrialOutcome::Fail {
+                reason: format!("the trial's libtorch thread panicked: {e}"),
+            },
+        }
+    }
+
+    async fn profile(&self, job: Job) -> Option<Result<BTreeMap<String, f64>, String>> {
+        let inner = self.inner.clone();
+        let threads = self.threads();
+        let res = tokio::task::spawn_blocking(move || {
+            let lease = inner.lease(&|| false)?;
+            tch::set_num_threads(threads as i32);
+            inner.profile(&job, lease.device)
+        })
+        .await;
+        Some(match res {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the profile thread panicked: {e}")),
+        })
+    }
+}
+
+/// A report on the libtorch installation: version, library folder, CUDA
+/// availability and devices, threads.
+pub fn doctor() -> String {
+    load_cuda();
+    let mut out = String::new();
+    let version = option_env!("PARETOSEARCH_LIBTORCH_VERSION").unwrap_or("unknown");
+    out.push_str(&format!("libtorch: {version} (tch 0.26)\n"));
+    out.push_str(&format!(
+        "library folder: {}\n",
+        option_env!("PARETOSEARCH_LIBTORCH_LIB").unwrap_or("unknown")
+    ));
+    let cuda = tch::Cuda::is_available();
+    let count = if cuda { tch::Cuda::device_count() } else { 0 };
+    out.push_str(&format!(
+        "CUDA: {}\n",
+        if cuda { "available" } else { "not available" }
+    ));
+    out.push_str(&format!("CUDA devices: {count}\n"));
+    for i in 0..count {
+        out.push_str(&format!("  cuda:{i}\n"));
+    }
+    if cuda {
+        out.push_str(&format!("cuDNN: {}\n", tch::Cuda::cudnn_is_available()));
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    out.push_str(&format!(
+        "CPU cores: {cores}; libtorch threads: {}\n",
+        tch::get_num_threads()
+    ));
+    out
+}
