@@ -34,8 +34,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub mod random;
+pub mod tpe;
 
 pub use random::{RandomSampler, SobolSampler};
+pub use tpe::TpeSampler;
 
 /// Errors raised while building or running a sampler.
 #[derive(Debug, thiserror::Error)]
@@ -130,13 +132,14 @@ pub fn reject_unknown(options: &toml::Table, known: &[&str]) -> Result<(), Sampl
 }
 
 /// Names of the sampler kinds [`build`] knows.
-pub const KINDS: &[&str] = &["random", "sobol"];
+pub const KINDS: &[&str] = &["random", "sobol", "tpe"];
 
 /// Build the sampler a `[sampler]` table describes.
 pub fn build(spec: &SamplerSpec) -> Result<Box<dyn Sampler>, SamplerError> {
     match spec.kind.as_str() {
         "random" => Ok(Box::new(RandomSampler::from_options(&spec.options)?)),
         "sobol" => Ok(Box::new(SobolSampler::from_options(&spec.options)?)),
+        "tpe" => Ok(Box::new(TpeSampler::from_options(&spec.options)?)),
         other => Err(SamplerError::UnknownKind(other.to_string())),
     }
 }
