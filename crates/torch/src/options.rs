@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use paretosearch_core::spec::{SpecError, SpecOrigin};
+use paretosearch_core::spec::{did_you_mean, SpecError, SpecOrigin};
 use paretosearch_core::{Distribution, Objectives, ParamValue, Params, SearchSpace};
 
 use crate::data::DatasetSource;
@@ -153,65 +153,47 @@ const KEYS: [&str; 17] = [
     "kind",
 ];
 
+/// Architecture parameters (fixed by `[runner.base]` in the compress task).
+pub const ARCH_PARAMS: [&str; 12] = [
+    "layers",
+    "width",
+    "activation",
+    "dropout",
+    "batch_norm",
+    "stages",
+    "channels",
+    "channel_mult",
+    "convs_per_stage",
+    "kernel_size",
+    "pooling",
+    "fc_width",
+];
+
+fn all_params() -> Vec<&'static str> {
+    MODEL_PARAMS
+        .iter()
+        .chain(&TRAIN_PARAMS)
+        .chain(&COMPRESS_PARAMS)
+        .copied()
+        .collect()
+}
+
 /// Is `name` a parameter the runner reads?
 pub fn known_param(name: &str) -> bool {
     MODEL_PARAMS.contains(&name) || TRAIN_PARAMS.contains(&name) || COMPRESS_PARAMS.contains(&name)
 }
 
-/// A located error for `runner.<key>`: the line of `key` inside the
-/// `[runner]` table (or of a `[runner.key]` header) when it can be found.
+/// A located error for `runner.<key>` (`key` may be dotted, e.g.
+/// `params.width`), through [`SpecOrigin::error_at`].
 pub fn error_at(
     origin: &SpecOrigin,
     key: &str,
     message: impl Into<String>,
     help: Option<&str>,
 ) -> SpecError {
-    let (line, column) = locate(&origin.text, key);
-    SpecError {
-        file: origin.file.clone(),
-        line,
-        column,
-        field: if key.is_empty() {
-            "runner".into()
-        } else {
-            format!("runner.{key}")
-        },
-        message: message.into(),
-        help: help.map(str::to_string),
-    }
-}
-
-fn locate(text: &str, key: &str) -> (Option<usize>, Option<usize>) {
-    let mut in_runner = false;
-    let mut runner_line = None;
-    let head = key.split('.').next().unwrap_or(key);
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start();
-        if t.starts_with('[') {
-            let header = t
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim();
-            in_runner = header == "runner";
-            if header == "runner" {
-                runner_line = Some(i + 1);
-            }
-            if !head.is_empty() && header == format!("runner.{head}") {
-                return (Some(i + 1), Some(1));
-            }
-            continue;
-        }
-        if in_runner && !head.is_empty() {
-            if let Some(rest) = t.strip_prefix(head) {
-                if rest.trim_start().starts_with('=') {
-                    return (Some(i + 1), Some(line.len() - t.len() + 1));
-                }
-            }
-        }
-    }
-    (runner_line, runner_line.map(|_| 1))
+    let mut path = vec!["runner"];
+    path.extend(key.split('.').filter(|k| !k.is_empty()));
+    origin.error_at(&path, message, help)
 }
 
 fn toml_to_param(v: &toml::Value) -> Option<ParamValue> {
@@ -235,11 +217,7 @@ impl TorchOptions {
         let err = |key: &str, msg: String, help: &str| error_at(origin, key, msg, Some(help));
         for k in table.keys() {
             if !KEYS.contains(&k.as_str()) {
-                return Err(err(
-                    k,
-                    format!("unknown option `{k}` for the torch runner"),
-                    &format!("known options: {}", KEYS[..KEYS.len() - 1].join(", ")),
-                ));
+                return Err(origin.unknown_key(&["runner"], k, &KEYS[..KEYS.len() - 1]));
             }
         }
         let base_dir = origin
@@ -349,11 +327,7 @@ impl TorchOptions {
                     let mut out = Params::new();
                     for (k, v) in t {
                         if !known_param(k) {
-                            return Err(err(
-                                &format!("{key}.{k}"),
-                                format!("`{k}` is not a parameter of the torch runner"),
-                                "see the parameter list in the paretosearch-torch docs",
-                            ));
+                            return Err(origin.unknown_key(&["runner", key], k, &all_params()));
                         }
                         let pv = toml_to_param(v).ok_or_else(|| {
                             err(
@@ -403,22 +377,33 @@ impl TorchOptions {
 
         for p in space.params() {
             if !known_param(&p.name) {
-                return Err(SpecError {
-                    file: origin.file.clone(),
-                    line: None,
-                    column: None,
-                    field: format!("search_space.{}", p.name),
-                    message: format!(
-                        "the torch runner does not read a parameter named `{}`",
-                        p.name
-                    ),
-                    help: Some(format!(
+                let help = match did_you_mean(&p.name, &all_params()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
                         "model: {}; training: {}; compression: {}",
                         MODEL_PARAMS.join(", "),
                         TRAIN_PARAMS.join(", "),
                         COMPRESS_PARAMS.join(", ")
-                    )),
-                });
+                    ),
+                };
+                return Err(origin.key_error_at(
+                    &["search_space", &p.name],
+                    format!(
+                        "the torch runner does not read a parameter named `{}`",
+                        p.name
+                    ),
+                    Some(&help),
+                ));
+            }
+            if opts.task == Task::Compress && ARCH_PARAMS.contains(&p.name.as_str()) {
+                return Err(origin.key_error_at(
+                    &["search_space", &p.name],
+                    format!(
+                        "with task = \"compress\" the architecture is fixed by [runner.base]; `{}` cannot be searched",
+                        p.name
+                    ),
+                    Some("move it to [runner.base], or use task = \"train\""),
+                ));
             }
             let mixed = p.name == "precision"
                 && matches!(&p.distribution, Distribution::Categorical { choices }
@@ -431,26 +416,25 @@ impl TorchOptions {
                 ));
             }
         }
-        for o in objectives.iter() {
+        for (i, o) in objectives.iter().enumerate() {
+            let index = i.to_string();
             if !OBJECTIVES.contains(&o.name.as_str()) {
-                return Err(SpecError {
-                    file: origin.file.clone(),
-                    line: None,
-                    column: None,
-                    field: "objectives".into(),
-                    message: format!("the torch runner cannot measure `{}`", o.name),
-                    help: Some(format!("it reports: {}", OBJECTIVES.join(", "))),
-                });
+                let help = match did_you_mean(&o.name, &OBJECTIVES) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("it reports: {}", OBJECTIVES.join(", ")),
+                };
+                return Err(origin.error_at(
+                    &["objectives", &index, "name"],
+                    format!("the torch runner cannot measure `{}`", o.name),
+                    Some(&help),
+                ));
             }
             if o.name == "energy_joules" {
-                return Err(SpecError {
-                    file: origin.file.clone(),
-                    line: None,
-                    column: None,
-                    field: "objectives".into(),
-                    message: "`energy_joules` needs NVIDIA's NVML energy counters, which this build does not read".into(),
-                    help: Some("measure energy with a `command` runner, or drop the objective".into()),
-                });
+                return Err(origin.error_at(
+                    &["objectives", &index, "name"],
+                    "`energy_joules` needs NVIDIA's NVML energy counters, which this runner does not read yet",
+                    Some("measure energy with a `command` runner, or drop the objective"),
+                ));
             }
         }
         Ok(opts)
