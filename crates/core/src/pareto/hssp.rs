@@ -43,7 +43,7 @@ enum Selected<'r> {
     /// 2 objectives: the staircase of selected points.
     Two {
         stairs: Staircase,
-        scratch: Vec<i64>,
+        scratch: Vec<u64>,
     },
     /// 3 or more: the selected points inside the reference, flattened.
     Many {

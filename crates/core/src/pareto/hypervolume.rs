@@ -7,14 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::dominance::lex;
-
-/// A key for `f64` whose integer order is the numeric order (`-0.0` and
-/// `0.0` share a key). NaN-free input assumed.
-#[inline]
-fn key(x: f64) -> i64 {
-    let b = (x + 0.0).to_bits() as i64;
-    b ^ ((b >> 63) & i64::MAX)
-}
+use super::radix::{sort_by_f64_key, ukey};
 
 /// The region of the plane dominated by a set of points and bounded by a
 /// reference point `(rx, ry)`, kept as a staircase: points sorted by `x`
@@ -24,7 +17,7 @@ fn key(x: f64) -> i64 {
 /// number of steps it covers, each step being removed at most once.
 #[derive(Debug, Clone)]
 pub(crate) struct Staircase {
-    steps: BTreeMap<i64, (f64, f64)>,
+    steps: BTreeMap<u64, (f64, f64)>,
     rx: f64,
     ry: f64,
     area: f64,
@@ -49,8 +42,8 @@ impl Staircase {
     /// Area `(x, y)` would add (`None` if a step weakly dominates it), and
     /// the keys of the steps it would cover (pushed into `covered` when
     /// given). `(x, y)` must be strictly inside the reference point.
-    fn walk(&self, x: f64, y: f64, mut covered: Option<&mut Vec<i64>>) -> Option<f64> {
-        let k = key(x);
+    fn walk(&self, x: f64, y: f64, mut covered: Option<&mut Vec<u64>>) -> Option<f64> {
+        let k = ukey(x);
         if let Some((_, &(_, py))) = self.steps.range(..=k).next_back() {
             if py <= y {
                 return None;
@@ -84,7 +77,7 @@ impl Staircase {
 
     /// Inserts `(x, y)` (strictly inside the reference point), returning the
     /// area it added. `scratch` is working memory.
-    pub(crate) fn insert(&mut self, x: f64, y: f64, scratch: &mut Vec<i64>) -> f64 {
+    pub(crate) fn insert(&mut self, x: f64, y: f64, scratch: &mut Vec<u64>) -> f64 {
         scratch.clear();
         let Some(gained) = self.walk(x, y, Some(scratch)) else {
             return 0.0;
@@ -92,7 +85,7 @@ impl Staircase {
         for k in scratch.iter() {
             self.steps.remove(k);
         }
-        self.steps.insert(key(x), (x, y));
+        self.steps.insert(ukey(x), (x, y));
         self.area += gained;
         gained
     }
@@ -147,6 +140,17 @@ fn box_volume(p: &[f64], reference: &[f64]) -> f64 {
 ///
 /// If a point's length differs from the reference's.
 pub fn hypervolume(points: &[Vec<f64>], reference: &[f64]) -> f64 {
+    if reference.len() == 2 {
+        let mut pts: Vec<[f64; 2]> = points
+            .iter()
+            .filter(|p| {
+                assert_eq!(p.len(), 2, "point and reference lengths differ");
+                p[0] < reference[0] && p[1] < reference[1]
+            })
+            .map(|p| [p[0], p[1]])
+            .collect();
+        return hv2_rows(&mut pts, reference[0], reference[1]);
+    }
     let mut flat = inside_flat(points, reference);
     hv_flat(&mut flat, reference)
 }
@@ -169,10 +173,18 @@ pub(crate) fn hv_flat(flat: &mut [f64], reference: &[f64]) -> f64 {
     }
 }
 
-/// 2-D sweep.
+/// 2-D sweep over a flat buffer.
 fn hv2(flat: &mut [f64], rx: f64, ry: f64) -> f64 {
-    let pts: &mut [[f64; 2]] = as_rows(flat);
-    pts.sort_unstable_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    let mut pts = as_rows::<2>(flat).to_vec();
+    hv2_rows(&mut pts, rx, ry)
+}
+
+/// 2-D sweep: by increasing first objective, each point that lowers the
+/// best second objective so far adds the strip between the two levels.
+fn hv2_rows(pts: &mut Vec<[f64; 2]>, rx: f64, ry: f64) -> f64 {
+    // Ties in the first objective may come in any order: the sweep adds
+    // the same total for them whichever comes first.
+    sort_by_f64_key(pts, |p| p[0]);
     let mut best = ry;
     let mut area = 0.0;
     for p in pts.iter() {
@@ -186,8 +198,8 @@ fn hv2(flat: &mut [f64], rx: f64, ry: f64) -> f64 {
 
 /// 3-D sweep over the third objective with a 2-D staircase.
 fn hv3(flat: &mut [f64], reference: &[f64]) -> f64 {
-    let pts: &mut [[f64; 3]] = as_rows(flat);
-    pts.sort_unstable_by(|a, b| a[2].total_cmp(&b[2]));
+    let mut pts = as_rows::<3>(flat).to_vec();
+    sort_by_f64_key(&mut pts, |p| p[2]);
     let mut stairs = Staircase::new(reference[0], reference[1]);
     let mut scratch = Vec::new();
     let mut volume = 0.0;
@@ -201,8 +213,8 @@ fn hv3(flat: &mut [f64], reference: &[f64]) -> f64 {
 }
 
 /// Views a flat buffer as rows of `M` values.
-fn as_rows<const M: usize>(flat: &mut [f64]) -> &mut [[f64; M]] {
-    let (rows, rest) = flat.as_chunks_mut::<M>();
+fn as_rows<const M: usize>(flat: &[f64]) -> &[[f64; M]] {
+    let (rows, rest) = flat.as_chunks::<M>();
     debug_assert!(rest.is_empty());
     rows
 }
@@ -285,6 +297,9 @@ pub(crate) fn nondominated_flat(flat: &[f64], m: usize) -> Vec<f64> {
 /// If a point's length differs from the reference's.
 pub fn hypervolume_contributions(points: &[Vec<f64>], reference: &[f64]) -> Vec<f64> {
     let m = reference.len();
+    if m == 2 {
+        return contributions2(points, reference[0], reference[1]);
+    }
     let n = points.len();
     let mut out = vec![0.0; n];
     let inside: Vec<usize> = (0..n)
@@ -309,12 +324,8 @@ pub fn hypervolume_contributions(points: &[Vec<f64>], reference: &[f64]) -> Vec<
                 continue;
             }
         }
-        let dominated = if m <= 2 {
-            // In lexicographic order the last front member has the smallest
-            // second objective: it is the only candidate dominator.
-            front
-                .last()
-                .is_some_and(|&j| weakly_dominates(&points[j], q))
+        let dominated = if m == 1 {
+            !front.is_empty()
         } else {
             front.iter().rev().any(|&j| weakly_dominates(&points[j], q))
         };
@@ -334,54 +345,6 @@ pub fn hypervolume_contributions(points: &[Vec<f64>], reference: &[f64]) -> Vec<
                     .find(|&v| v > points[front[0]][0])
                     .unwrap_or(reference[0]);
                 out[front[0]] = next - points[front[0]][0];
-            }
-        }
-        2 => {
-            // Front members in order of the first objective bound each
-            // other's exclusive region to the rectangle between their
-            // neighbours; what may still cover part of that rectangle are
-            // the points dominated by this member alone ("shadows").
-            let f = front.len();
-            let xs: Vec<f64> = front.iter().map(|&i| points[i][0]).collect();
-            let above = |k: usize| {
-                if k > 0 {
-                    points[front[k - 1]][1]
-                } else {
-                    reference[1]
-                }
-            };
-            let right = |k: usize| if k + 1 < f { xs[k + 1] } else { reference[0] };
-            let mut on_front = vec![false; n];
-            for &i in &front {
-                on_front[i] = true;
-            }
-            let mut shadows: Vec<(usize, [f64; 2])> = Vec::new();
-            for &i in &order {
-                let q = &points[i];
-                if on_front[i] {
-                    continue;
-                }
-                // The last member at or left of q (exists: q is dominated
-                // or a duplicate).
-                let k = xs.partition_point(|&x| x <= q[0]) - 1;
-                if q[1] < above(k) {
-                    shadows.push((k, [q[0], q[1]]));
-                }
-            }
-            shadows.sort_by_key(|s| s.0);
-            let mut s = 0;
-            for (k, &i) in front.iter().enumerate() {
-                let start = s;
-                while s < shadows.len() && shadows[s].0 == k {
-                    s += 1;
-                }
-                if duplicated[k] {
-                    continue;
-                }
-                let (r, a) = (right(k), above(k));
-                let rect = (r - points[i][0]) * (a - points[i][1]);
-                let mut local: Vec<f64> = shadows[start..s].iter().flat_map(|sh| sh.1).collect();
-                out[i] = (rect - hv2(&mut local, r, a)).max(0.0);
             }
         }
         _ => {
@@ -405,6 +368,91 @@ pub fn hypervolume_contributions(points: &[Vec<f64>], reference: &[f64]) -> Vec<
         }
     }
     out
+}
+
+/// A member of the 2-D staircase in [`contributions2`].
+struct Step {
+    x: f64,
+    y: f64,
+    index: usize,
+    duplicated: bool,
+    /// Range in the shadow list of the points dominated by this step alone.
+    shadows: std::ops::Range<usize>,
+}
+
+/// 2-D contributions. Sorted lexicographically, the unique non-dominated
+/// points form a staircase; a member's exclusive region lies in the
+/// rectangle between its neighbours, less what the points dominated by it
+/// alone (its "shadow") cover there. In lexicographic order those points
+/// arrive while the member is the last of the staircase, so one sweep finds
+/// everything; each shadow is then measured by a 2-D sweep bounded by the
+/// rectangle. `O(n log n)` overall (radix sorts, linear sweeps).
+fn contributions2(points: &[Vec<f64>], rx: f64, ry: f64) -> Vec<f64> {
+    let mut out = vec![0.0; points.len()];
+    let mut pts: Vec<(f64, f64, usize)> = points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            assert_eq!(p.len(), 2, "point and reference lengths differ");
+            p[0] < rx && p[1] < ry
+        })
+        .map(|(i, p)| (p[0], p[1], i))
+        .collect();
+    // Two stable sorts: lexicographic order.
+    sort_by_f64_key(&mut pts, |p| p.1);
+    sort_by_f64_key(&mut pts, |p| p.0);
+    let mut steps: Vec<Step> = Vec::new();
+    let mut shadows: Vec<[f64; 2]> = Vec::new();
+    for &(x, y, index) in &pts {
+        if let Some(last) = steps.last_mut() {
+            // `last.x <= x` by the order.
+            if last.y <= y {
+                #[allow(clippy::float_cmp)] // duplicates are exactly equal points
+                if last.x == x && last.y == y {
+                    last.duplicated = true;
+                } else {
+                    shadows.push([x, y]);
+                    last.shadows.end = shadows.len();
+                }
+                continue;
+            }
+        }
+        steps.push(Step {
+            x,
+            y,
+            index,
+            duplicated: false,
+            shadows: shadows.len()..shadows.len(),
+        });
+    }
+    for (k, step) in steps.iter().enumerate() {
+        if step.duplicated {
+            continue;
+        }
+        let right = steps.get(k + 1).map_or(rx, |s| s.x);
+        let above = if k > 0 { steps[k - 1].y } else { ry };
+        let rect = (right - step.x) * (above - step.y);
+        let covered = sweep_sorted(&shadows[step.shadows.clone()], right, above);
+        out[step.index] = (rect - covered).max(0.0);
+    }
+    out
+}
+
+/// 2-D hypervolume of points already in lexicographic order, bounded by
+/// `(rx, ry)`; points outside the bound are ignored.
+fn sweep_sorted(pts: &[[f64; 2]], rx: f64, ry: f64) -> f64 {
+    let mut best = ry;
+    let mut area = 0.0;
+    for p in pts {
+        if p[0] >= rx {
+            break;
+        }
+        if p[1] < best {
+            area += (rx - p[0]) * (best - p[1]);
+            best = p[1];
+        }
+    }
+    area
 }
 
 #[inline]

@@ -48,6 +48,7 @@ mod hssp;
 mod hypervolume;
 #[cfg(test)]
 mod proptests;
+mod radix;
 
 pub use archive::ParetoFront;
 pub use dominance::{
