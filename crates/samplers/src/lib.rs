@@ -33,9 +33,11 @@ use paretosearch_core::{Objectives, Params, SearchSpace, Trial};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub mod nsga2;
 pub mod random;
 pub mod tpe;
 
+pub use nsga2::Nsga2Sampler;
 pub use random::{RandomSampler, SobolSampler};
 pub use tpe::TpeSampler;
 
@@ -132,7 +134,7 @@ pub fn reject_unknown(options: &toml::Table, known: &[&str]) -> Result<(), Sampl
 }
 
 /// Names of the sampler kinds [`build`] knows.
-pub const KINDS: &[&str] = &["random", "sobol", "tpe"];
+pub const KINDS: &[&str] = &["random", "sobol", "tpe", "nsga2"];
 
 /// Build the sampler a `[sampler]` table describes.
 pub fn build(spec: &SamplerSpec) -> Result<Box<dyn Sampler>, SamplerError> {
@@ -140,6 +142,7 @@ pub fn build(spec: &SamplerSpec) -> Result<Box<dyn Sampler>, SamplerError> {
         "random" => Ok(Box::new(RandomSampler::from_options(&spec.options)?)),
         "sobol" => Ok(Box::new(SobolSampler::from_options(&spec.options)?)),
         "tpe" => Ok(Box::new(TpeSampler::from_options(&spec.options)?)),
+        "nsga2" => Ok(Box::new(Nsga2Sampler::from_options(&spec.options)?)),
         other => Err(SamplerError::UnknownKind(other.to_string())),
     }
 }
