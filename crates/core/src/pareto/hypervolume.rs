@@ -284,13 +284,13 @@ pub(crate) fn nondominated_flat(flat: &[f64], m: usize) -> Vec<f64> {
 ///
 /// * 2 objectives: the non-dominated points sorted by the first objective
 ///   form a staircase; a point's contribution is the rectangle between its
-///   neighbours minus what the points dominated by it alone cover there.
-///   Each dominated point is assigned to at most one rectangle by binary
-///   search: `O(n log n)` overall.
+///   neighbours minus what the points dominated by it alone cover there,
+///   all found in one lexicographic sweep: `O(n log n)` overall.
 /// * otherwise: each non-dominated point's box minus the hypervolume of its
-///   limit set (every other point clipped to its box), as in WFG: `f`
-///   hypervolume computations on `n - 1` points for a front of `f` points,
-///   `O(f n log n)` in 3-D.
+///   limit set (the other front points, and the points it alone dominates,
+///   clipped to its box), as in WFG: `f` hypervolume computations on about
+///   `f` points for a front of `f` points, `O(f^2 log f)` in 3-D (plus
+///   `O(m n f)` to find who dominates whom).
 ///
 /// # Panics
 ///
@@ -316,6 +316,10 @@ pub fn hypervolume_contributions(points: &[Vec<f64>], reference: &[f64]) -> Vec<
     order.sort_by(|&a, &b| lex(&points[a], &points[b]));
     let mut front: Vec<usize> = Vec::new();
     let mut duplicated: Vec<bool> = Vec::new();
+    // Per front member, the points dominated by it alone: removing the
+    // member uncovers them. Points dominated by two or more members never
+    // matter.
+    let mut shadows: Vec<Vec<usize>> = Vec::new();
     for &i in &order {
         let q = &points[i];
         if let Some(&last) = front.last() {
@@ -324,48 +328,53 @@ pub fn hypervolume_contributions(points: &[Vec<f64>], reference: &[f64]) -> Vec<
                 continue;
             }
         }
-        let dominated = if m == 1 {
-            !front.is_empty()
-        } else {
-            front.iter().rev().any(|&j| weakly_dominates(&points[j], q))
-        };
-        if !dominated {
-            front.push(i);
-            duplicated.push(false);
+        // Only earlier points can dominate q, so all its dominators on the
+        // front are known by now.
+        let mut dominators = front
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|&(_, &j)| weakly_dominates(&points[j], q))
+            .map(|(k, _)| k);
+        match (dominators.next(), dominators.next()) {
+            (None, _) => {
+                front.push(i);
+                duplicated.push(false);
+                shadows.push(Vec::new());
+            }
+            (Some(k), None) => shadows[k].push(i),
+            (Some(_), Some(_)) => {}
         }
     }
-    match m {
-        1 => {
-            if !duplicated[0] {
-                // Only one unique minimum exists; the next-best value bounds
-                // its exclusive part.
-                let next = order
-                    .iter()
-                    .map(|&i| points[i][0])
-                    .find(|&v| v > points[front[0]][0])
-                    .unwrap_or(reference[0]);
-                out[front[0]] = next - points[front[0]][0];
+    if m == 1 {
+        if !duplicated[0] {
+            // One unique minimum; the next-best value bounds its exclusive
+            // part.
+            let next = order
+                .iter()
+                .map(|&i| points[i][0])
+                .find(|&v| v > points[front[0]][0])
+                .unwrap_or(reference[0]);
+            out[front[0]] = next - points[front[0]][0];
+        }
+        return out;
+    }
+    // Each member's box minus the hypervolume of the other members and its
+    // shadow, clipped to the box.
+    let mut limit = Vec::with_capacity(order.len() * m);
+    for (k, &i) in front.iter().enumerate() {
+        if duplicated[k] {
+            continue;
+        }
+        let p = &points[i];
+        limit.clear();
+        for &j in front.iter().chain(&shadows[k]) {
+            if j != i {
+                limit.extend(p.iter().zip(&points[j]).map(|(a, b)| a.max(*b)));
             }
         }
-        _ => {
-            // Every other point clipped to this member's box (dominated
-            // points too: removing the member may uncover them).
-            let mut limit = Vec::with_capacity(order.len() * m);
-            for (k, &i) in front.iter().enumerate() {
-                if duplicated[k] {
-                    continue;
-                }
-                let p = &points[i];
-                limit.clear();
-                for &j in &order {
-                    if j != i {
-                        limit.extend(p.iter().zip(&points[j]).map(|(a, b)| a.max(*b)));
-                    }
-                }
-                let covered = hv_flat(&mut limit, reference);
-                out[i] = (box_volume(p, reference) - covered).max(0.0);
-            }
-        }
+        let covered = hv_flat(&mut limit, reference);
+        out[i] = (box_volume(p, reference) - covered).max(0.0);
     }
     out
 }

@@ -404,3 +404,73 @@ fn archive_insert_reports_entry() {
     assert_eq!(front.len(), 2);
     assert_relative_eq!(front.hypervolume(&[6.0, 6.0]), 25.0 + 1.0 * 1.0);
 }
+
+/// Hypervolume by slicing along the last objective: the sum over slabs of
+/// the `(m-1)`-objective hypervolume of the points below each slab. An
+/// independent check of the 3-D sweep and of WFG on sets too large for the
+/// grid.
+fn sliced_hv(points: &[Vec<f64>], r: &[f64]) -> f64 {
+    let m = r.len();
+    let mut inside: Vec<&Vec<f64>> = points
+        .iter()
+        .filter(|p| p.iter().zip(r).all(|(x, y)| x < y))
+        .collect();
+    inside.sort_by(|a, b| a[m - 1].total_cmp(&b[m - 1]));
+    let mut total = 0.0;
+    for k in 0..inside.len() {
+        let top = inside.get(k + 1).map_or(r[m - 1], |p| p[m - 1]);
+        let below: Vec<Vec<f64>> = inside[..=k].iter().map(|p| p[..m - 1].to_vec()).collect();
+        total += (top - inside[k][m - 1]) * hypervolume(&below, &r[..m - 1]);
+    }
+    total
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn larger_sets_match_slicing(
+        (m, points) in (3usize..=5).prop_flat_map(|m| {
+            let n = match m { 3 => 200, 4 => 60, _ => 25 };
+            (Just(m), prop::collection::vec(prop::collection::vec(0.0f64..1.0, m), n))
+        })
+    ) {
+        // Project onto the sphere so that most points are non-dominated.
+        let front: Vec<Vec<f64>> = points
+            .iter()
+            .map(|p| {
+                let norm = p.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-9);
+                p.iter().map(|x| 1.0 - x / norm).collect()
+            })
+            .collect();
+        let r = vec![1.0; m];
+        let hv = hypervolume(&front, &r);
+        let sliced = sliced_hv(&front, &r);
+        prop_assert!((hv - sliced).abs() <= tol(sliced), "{hv} vs {sliced}");
+        let c = hypervolume_contributions(&front, &r);
+        let i = c.len() / 2;
+        let mut rest = front.clone();
+        rest.remove(i);
+        let expected = hv - hypervolume(&rest, &r);
+        prop_assert!((c[i] - expected).abs() <= 1e-9 * hv, "{} vs {expected}", c[i]);
+    }
+}
+
+#[test]
+fn empty_and_degenerate_inputs() {
+    let none: Vec<Vec<f64>> = Vec::new();
+    assert!(non_dominated_sort(&none, None).is_empty());
+    assert!(pareto_front(&none).is_empty());
+    assert!(crowding_distance(&none, &[]).is_empty());
+    assert_eq!(hypervolume(&none, &[1.0, 1.0]), 0.0);
+    assert!(hypervolume_contributions(&none, &[1.0; 3]).is_empty());
+    assert!(hssp_greedy(&none, 3, &[1.0; 3]).is_empty());
+    let pts = vec![vec![0.0, 0.0], vec![1.0, 1.0]];
+    assert!(hssp_greedy(&pts, 0, &[2.0, 2.0]).is_empty());
+    // All infeasible: one front per violation level, in increasing order.
+    let fronts = non_dominated_sort(&pts, Some(&[2.0, 1.0]));
+    assert_eq!(fronts, vec![vec![1], vec![0]]);
+    // Feasible but dominated still ranks before any infeasible point.
+    let fronts = non_dominated_sort(&pts, Some(&[1.0, 0.0]));
+    assert_eq!(fronts, vec![vec![1], vec![0]]);
+}
