@@ -1,2 +1,90 @@
-//! paretosearch: the command-line interface (being built).
-fn main() {}
+//! # paretosearch
+//!
+//! The command-line interface: `run`, `status`, `export`, `bench` and the
+//! commands that grow around them. The binary is thin on purpose: it reads
+//! a study file, opens a store, builds a sampler and a runner from the
+//! library crates, and drives the ask → run → tell loop ([`run`]).
+//!
+//! Errors are `anyhow` here (and only here). Bad input (a malformed study
+//! file, an incompatible stored study, a bad flag) exits with status 2,
+//! everything else that fails with 1; the message is one readable paragraph
+//! on stderr.
+
+mod bench;
+mod cli;
+mod export;
+mod run;
+mod status;
+mod study;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Marks an error as the user's input being wrong (exit status 2).
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::Status(args) => status::status(args).await,
+            Command::Export(args) => export::export(args).await,
+            Command::Bench(args) => bench::bench(args),
+        }
+    });
+    // Do not wait for detached blocking work (e.g. a runner that ignores
+    // cancellation) when exiting.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let bad = err.chain().any(|e| {
+                e.is::<BadInput>()
+                    || e.is::<paretosearch_core::spec::SpecError>()
+                    || matches!(
+                        e.downcast_ref::<paretosearch_store::StoreError>(),
+                        Some(paretosearch_store::StoreError::Incompatible { .. })
+                            | Some(paretosearch_store::StoreError::BadUrl { .. })
+                            | Some(paretosearch_store::StoreError::NoSuchStudy(_))
+                    )
+            });
+            let mut msg = String::new();
+            for (i, cause) in err.chain().enumerate() {
+                let s = cause.to_string();
+                if i > 0 {
+                    if msg.contains(&s) {
+                        continue;
+                    }
+                    msg.push_str(": ");
+                }
+                msg.push_str(&s);
+            }
+            eprintln!("error: {msg}");
+            ExitCode::from(if bad { 2 } else { 1 })
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Command-line definitions (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Search configuration spaces for the Pareto front of several objectives.
+#[derive(Debug, Parser)]
+#[command(name = "paretosearch", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run (or resume) a study until its budget is spent.
+    ///
+    /// Example: `paretosearch run studies/zdt1.toml --trials 50 --workers 2`
+    Run(RunArgs),
+    /// Show trial counts, the Pareto set and the best trial per objective.
+    ///
+    /// Example: `paretosearch status studies/zdt1.toml --json`
+    Status(StatusArgs),
+    /// Export trials (all, or the Pareto set) as JSON, CSV or study files.
+    ///
+    /// Example: `paretosearch export studies/zdt1.toml --pareto --format toml --out best/`
+    Export(ExportArgs),
+    /// Optimise a built-in problem in memory and print the objective vectors
+    /// and wall time as one JSON line (for comparisons with other optimisers).
+    ///
+    /// Example: `paretosearch bench --problem zdt1 --sampler random --trials 200 --seed 0`
+    Bench(BenchArgs),
+}
+
+/// Options shared by every command that reads a study.
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// The study file (TOML).
+    pub study: PathBuf,
+    /// Storage URL overriding the study file's (`sqlite://path.db`,
+    /// `postgres://user:pass@host/db`).
+    #[arg(long, value_name = "URL")]
+    pub storage: Option<String>,
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Total trial budget (overrides `[budget] trials`).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u64>,
+    /// Trials evaluated concurrently on this machine (overrides `[budget] workers`).
+    #[arg(long, value_name = "K")]
+    pub workers: Option<usize>,
+    /// Wall-clock bound for this run, e.g. `30m` (overrides `[budget] timeout`).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Never draw a progress bar; print one line per finished trial.
+    #[arg(long)]
+    pub plain: bool,
+    /// Print nothing but errors and the final summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON array of trials.
+    Json,
+    /// One row per trial: number, state, parameters, values, reason.
+    Csv,
+    /// One ready-to-run study file per trial (parameters fixed), in `--out`.
+    Toml,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Only the Pareto-optimal (feasible, non-dominated, COMPLETE) trials.
+    #[arg(long)]
+    pub pareto: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// Output file (json, csv; default stdout) or folder (toml; required).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+/// `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Built-in problem (zdt1, zdt2, zdt3, dtlz2, ...).
+    #[arg(long)]
+    pub problem: String,
+    /// Sampler kind (random, sobol, tpe, gp, nsga2, auto).
+    #[arg(long, default_value = "random")]
+    pub sampler: String,
+    /// Number of trials.
+    #[arg(long, default_value_t = 200)]
+    pub trials: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sampler option `key=value` (TOML value), repeatable, e.g. `--option population_size=40`.
+    #[arg(long = "option", value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+}

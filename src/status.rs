@@ -1,0 +1,194 @@
+//! `paretosearch status`: counts by state, the Pareto set, best per objective.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
+use paretosearch_core::{StudySpec, Trial, TrialState};
+use serde_json::json;
+
+use crate::cli::StatusArgs;
+use crate::study;
+use crate::util::{fmt_num, summarize, Summary};
+
+/// Print a study's status.
+pub async fn status(args: StatusArgs) -> Result<ExitCode> {
+    let loaded = study::load(&args.study).await?;
+    let record = loaded.existing_study().await?;
+    let trials = loaded.store.trials(record.id).await?;
+    let summary = summarize(&trials, &loaded.spec.objectives);
+    if args.json {
+        let counts: serde_json::Map<String, serde_json::Value> = [
+            TrialState::Waiting,
+            TrialState::Running,
+            TrialState::Complete,
+            TrialState::Pruned,
+            TrialState::Fail,
+        ]
+        .iter()
+        .map(|s| {
+            (
+                s.as_str().to_string(),
+                json!(summary.counts.get(s).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
+        let best: serde_json::Map<String, serde_json::Value> = loaded
+            .spec
+            .objectives
+            .iter()
+            .zip(&summary.best)
+            .map(|(o, b)| {
+                (
+                    o.name.clone(),
+                    b.map(|i| crate::export::trial_json(&trials[i]))
+                        .unwrap_or(json!(null)),
+                )
+            })
+            .collect();
+        let out = json!({
+            "study": loaded.spec.name,
+            "storage": loaded.storage_url,
+            "budget": loaded.spec.budget.trials,
+            "finished": summary.finished,
+            "counts": counts,
+            "hypervolume": summary.hypervolume,
+            "pareto": summary.pareto.iter().map(|&i| crate::export::trial_json(&trials[i])).collect::<Vec<_>>(),
+            "best": best,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "study `{}` ({}): {} of {} trials finished",
+            loaded.spec.name, loaded.storage_url, summary.finished, loaded.spec.budget.trials
+        );
+        print_summary(&trials, &loaded.spec, &summary, usize::MAX);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print counts, the Pareto set (at most `max_rows` rows) and best per objective.
+pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_rows: usize) {
+    let counts: Vec<String> = summary
+        .counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    println!(
+        "trials: {}",
+        if counts.is_empty() {
+            "none".into()
+        } else {
+            counts.join(", ")
+        }
+    );
+    if summary.pareto.is_empty() {
+        println!("Pareto set: empty (no feasible COMPLETE trial yet)");
+        return;
+    }
+    let mut pareto = summary.pareto.clone();
+    // Sort the front by the first objective, best first.
+    pareto.sort_by(|&a, &b| {
+        let va = trials[a].minimised(&spec.objectives).unwrap_or_default();
+        let vb = trials[b].minimised(&spec.objectives).unwrap_or_default();
+        va.first()
+            .unwrap_or(&0.0)
+            .total_cmp(vb.first().unwrap_or(&0.0))
+    });
+    println!(
+        "Pareto set: {} trial{}{}",
+        pareto.len(),
+        if pareto.len() == 1 { "" } else { "s" },
+        summary
+            .hypervolume
+            .map(|h| format!(" (hypervolume {} w.r.t. the observed nadir)", fmt_num(h)))
+            .unwrap_or_default()
+    );
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    if let Some((w, _)) = terminal_width() {
+        table.set_width(w);
+    }
+    let params: Vec<&str> = spec
+        .space
+        .params()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut header = vec![Cell::new("#")];
+    header.extend(spec.objectives.iter().map(|o| {
+        Cell::new(format!(
+            "{} {}",
+            o.name,
+            match o.direction {
+                paretosearch_core::Direction::Minimize => "↓",
+                paretosearch_core::Direction::Maximize => "↑",
+            }
+        ))
+    }));
+    header.extend(params.iter().map(Cell::new));
+    table.set_header(header);
+    for &i in pareto.iter().take(max_rows) {
+        let t = &trials[i];
+        let mut row = vec![Cell::new(t.number).set_alignment(CellAlignment::Right)];
+        row.extend(spec.objectives.iter().map(|o| {
+            Cell::new(
+                t.values
+                    .get(&o.name)
+                    .map(|v| fmt_num(*v))
+                    .unwrap_or_default(),
+            )
+            .set_alignment(CellAlignment::Right)
+        }));
+        row.extend(params.iter().map(|p| {
+            Cell::new(
+                t.params
+                    .get(*p)
+                    .map(|v| match v.as_f64() {
+                        Some(x) if matches!(v, paretosearch_core::ParamValue::Float(_)) => {
+                            fmt_num(x)
+                        }
+                        _ => v.to_string(),
+                    })
+                    .unwrap_or_else(|| "-".into()),
+            )
+        }));
+        table.add_row(row);
+    }
+    println!("{table}");
+    if pareto.len() > max_rows {
+        println!(
+            "... {} more: `paretosearch status` shows all",
+            pareto.len() - max_rows
+        );
+    }
+    for (o, best) in spec.objectives.iter().zip(&summary.best) {
+        if let Some(i) = best {
+            let t = &trials[*i];
+            println!(
+                "best {}: {} (trial {})",
+                o.name,
+                t.values
+                    .get(&o.name)
+                    .map(|v| fmt_num(*v))
+                    .unwrap_or_default(),
+                t.number
+            );
+        }
+    }
+}
+
+fn terminal_width() -> Option<(u16, u16)> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize struct.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
+            return Some((ws.ws_col, ws.ws_row));
+        }
+    }
+    None
+}

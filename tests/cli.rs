@@ -1,0 +1,657 @@
+//! End-to-end tests of the `paretosearch` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_paretosearch")
+}
+
+fn ps(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("paretosearch starts")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn export_json(study: &Path) -> Vec<Value> {
+    let o = ps(&["export", study.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+const ZDT1: &str = r#"
+[study]
+name = "zdt1-e2e"
+seed = 3
+
+[[objectives]]
+name = "f1"
+direction = "minimize"
+
+[[objectives]]
+name = "f2"
+direction = "minimize"
+
+[search_space]
+x0 = { type = "float", low = 0.0, high = 1.0 }
+x1 = { type = "float", low = 0.0, high = 1.0 }
+x2 = { type = "float", low = 0.0, high = 1.0 }
+x3 = { type = "float", low = 0.0, high = 1.0 }
+x4 = { type = "float", low = 0.0, high = 1.0 }
+x5 = { type = "float", low = 0.0, high = 1.0 }
+x6 = { type = "float", low = 0.0, high = 1.0 }
+x7 = { type = "float", low = 0.0, high = 1.0 }
+x8 = { type = "float", low = 0.0, high = 1.0 }
+x9 = { type = "float", low = 0.0, high = 1.0 }
+
+[sampler]
+kind = "random"
+
+[runner]
+kind = "builtin"
+problem = "zdt1"
+
+[budget]
+trials = 25
+workers = 2
+"#;
+
+#[test]
+fn builtin_study_runs_reports_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = write(dir.path(), "zdt1.toml", ZDT1);
+    let s = study.to_str().unwrap();
+    let o = ps(&["run", s]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        dir.path().join("zdt1-e2e.db").exists(),
+        "default storage next to the study file"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("Pareto set"), "{stdout}");
+
+    // status --json
+    let o = ps(&["status", s, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let st: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(st["finished"], 25);
+    assert_eq!(st["counts"]["COMPLETE"], 25);
+    let front = st["pareto"].as_array().unwrap();
+    assert!(!front.is_empty());
+
+    // export json: the contract
+    let all = export_json(&study);
+    assert_eq!(all.len(), 25);
+    let numbers: Vec<u64> = all.iter().map(|t| t["number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (0..25).collect::<Vec<_>>());
+    for t in &all {
+        assert_eq!(t["state"], "COMPLETE");
+        assert_eq!(t["params"].as_object().unwrap().len(), 10);
+        let x0 = t["params"]["x0"].as_f64().unwrap();
+        assert!(
+            (t["values"]["f1"].as_f64().unwrap() - x0).abs() < 1e-12,
+            "f1 = x0 for zdt1"
+        );
+        assert!(t["intermediate"].is_array());
+    }
+
+    // --pareto: mutually non-dominated, and every other trial is dominated by one of them
+    let o = ps(&["export", s, "--pareto", "--format", "json"]);
+    let pareto: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(pareto.len(), front.len());
+    let v = |t: &Value| {
+        (
+            t["values"]["f1"].as_f64().unwrap(),
+            t["values"]["f2"].as_f64().unwrap(),
+        )
+    };
+    let dom = |a: (f64, f64), b: (f64, f64)| a.0 <= b.0 && a.1 <= b.1 && (a.0 < b.0 || a.1 < b.1);
+    for a in &pareto {
+        for b in &pareto {
+            assert!(!dom(v(a), v(b)));
+        }
+    }
+    for t in &all {
+        let in_front = pareto.iter().any(|p| p["number"] == t["number"]);
+        if !in_front {
+            assert!(
+                pareto.iter().any(|p| dom(v(p), v(t))),
+                "trial {} neither in front nor dominated",
+                t["number"]
+            );
+        }
+    }
+
+    // csv
+    let o = ps(&["export", s, "--format", "csv"]);
+    let csv = String::from_utf8_lossy(&o.stdout);
+    assert!(csv.starts_with("number,state,params.x0"), "{csv}");
+    assert_eq!(csv.lines().count(), 26);
+
+    // toml: ready-to-run study files that reproduce the values
+    let out = dir.path().join("best");
+    let o = ps(&[
+        "export",
+        s,
+        "--pareto",
+        "--format",
+        "toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let first = &pareto[0];
+    let file = out.join(format!("zdt1-e2e-trial-{}.toml", first["number"]));
+    assert!(file.exists());
+    let o = ps(&["run", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rerun = export_json(&file);
+    assert_eq!(rerun.len(), 1);
+    assert_eq!(rerun[0]["values"], first["values"]);
+    assert_eq!(rerun[0]["params"], first["params"]);
+
+    // A finished study: running again does nothing more.
+    let o = ps(&["run", s]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(export_json(&study).len(), 25);
+    // Raising the budget is a compatible change.
+    let o = ps(&["run", s, "--trials", "30"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(export_json(&study).len(), 30);
+}
+
+#[test]
+fn bench_prints_the_contract_line() {
+    let o = ps(&[
+        "bench",
+        "--problem",
+        "zdt1",
+        "--sampler",
+        "random",
+        "--trials",
+        "50",
+        "--seed",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    let values = last["values"].as_array().unwrap();
+    assert_eq!(values.len(), 50);
+    assert_eq!(values[0].as_array().unwrap().len(), 2);
+    assert!(last["seconds"].as_f64().unwrap() >= 0.0);
+    // Same seed, same values.
+    let o2 = ps(&[
+        "bench",
+        "--problem",
+        "zdt1",
+        "--sampler",
+        "random",
+        "--trials",
+        "50",
+        "--seed",
+        "1",
+    ]);
+    let last2: Value = serde_json::from_str(
+        String::from_utf8_lossy(&o2.stdout)
+            .trim()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["values"], last2["values"]);
+    let o = ps(&[
+        "bench",
+        "--problem",
+        "dtlz2",
+        "--sampler",
+        "sobol",
+        "--trials",
+        "20",
+        "--seed",
+        "1",
+    ]);
+    let last: Value = serde_json::from_str(
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["values"][0].as_array().unwrap().len(), 3);
+    let o = ps(&["bench", "--problem", "nope", "--sampler", "random"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+fn command_study(
+    name: &str,
+    command: &str,
+    trials: u64,
+    workers: u64,
+    extra_runner: &str,
+) -> String {
+    format!(
+        r#"
+[study]
+name = "{name}"
+seed = 11
+heartbeat = "200ms"
+stale_after = "30s"
+
+[[objectives]]
+name = "loss"
+direction = "minimize"
+
+[[objectives]]
+name = "cost"
+direction = "minimize"
+
+[search_space]
+a = {{ type = "float", low = 0.0, high = 1.0 }}
+n = {{ type = "int", low = 1, high = 5 }}
+
+[runner]
+kind = "command"
+command = {command}
+{extra_runner}
+
+[budget]
+trials = {trials}
+workers = {workers}
+"#
+    )
+}
+
+/// An objective script: sleeps `SLEEP` seconds, reports two steps, prints values.
+const SCRIPT: &str = r#"#!/bin/sh
+a=$1; n=$2
+sleep ${SLEEP:-0}
+echo '{"step": 1, "loss": 1.0}'
+echo "not json, goes to the log"
+echo "to stderr" >&2
+echo "{\"loss\": $a, \"cost\": $n}"
+"#;
+
+#[test]
+fn failing_hanging_and_garbage_commands_fail_only_their_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "obj.sh", SCRIPT);
+    // Trial behaviour depends on n: 1 exits non-zero, 2 hangs, 3 prints garbage only, 4/5 succeed.
+    let wrapper = write(
+        dir.path(),
+        "wrap.sh",
+        &format!(
+            "#!/bin/sh\ncase $2 in\n 1) echo boom >&2; exit 3;;\n 2) sleep 100;;\n 3) echo garbage; echo '{{\"loss\": \"x\"}}';;\n *) exec sh {} $1 $2;;\nesac\n",
+            script.display()
+        ),
+    );
+    let study = write(
+        dir.path(),
+        "s.toml",
+        &command_study(
+            "mixed",
+            &format!(r#"["sh", "{}", "{{a}}", "{{n}}"]"#, wrapper.display()),
+            16,
+            4,
+            "timeout = \"1s\"\ngrace = \"200ms\"",
+        ),
+    );
+    let o = ps(&["run", study.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let trials = export_json(&study);
+    assert_eq!(trials.len(), 16);
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &trials {
+        let n = t["params"]["n"].as_i64().unwrap();
+        let reason = t["reason"].as_str().unwrap_or("");
+        match n {
+            1 => {
+                assert_eq!(t["state"], "FAIL");
+                assert!(reason.contains('3'), "exit status in reason: {reason}");
+            }
+            2 => {
+                assert_eq!(t["state"], "FAIL");
+                assert!(reason.contains("timed out"), "{reason}");
+            }
+            3 => assert_eq!(t["state"], "FAIL", "{reason}"),
+            _ => {
+                assert_eq!(t["state"], "COMPLETE", "{t}");
+                assert_eq!(t["values"]["cost"].as_f64().unwrap(), n as f64);
+                assert_eq!(t["intermediate"][0]["step"], 1);
+            }
+        }
+        seen.insert(n);
+    }
+    assert!(
+        seen.len() >= 4,
+        "the random sampler should hit most n values: {seen:?}"
+    );
+    // Logs keep stderr and non-protocol stdout.
+    let log =
+        std::fs::read_to_string(dir.path().join("mixed-logs/trial-00000.log")).unwrap_or_default();
+    let any_log = std::fs::read_dir(dir.path().join("mixed-logs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .any(|l| l.contains("to stderr") && l.contains("not json"));
+    assert!(any_log, "first log: {log}");
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit_once(')')
+                    .map(|r| r.1.trim_start().starts_with('Z'))
+                    .unwrap_or(false)
+            })
+            .unwrap_or(true)
+}
+
+fn wait_for_finished(study: &Path, at_least: usize, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let o = ps(&["status", study.to_str().unwrap(), "--json"]);
+        if o.status.success() {
+            let st: Value = serde_json::from_slice(&o.stdout).unwrap();
+            if st["finished"].as_u64().unwrap() as usize >= at_least {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < limit,
+            "study never reached {at_least} finished trials"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sigkill_mid_study_then_resume_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "obj.sh", SCRIPT);
+    let study = write(
+        dir.path(),
+        "s.toml",
+        &command_study(
+            "killme",
+            &format!(r#"["sh", "{}", "{{a}}", "{{n}}"]"#, script.display()),
+            12,
+            2,
+            "env = { SLEEP = \"0.4\" }",
+        ),
+    );
+    let mut child = Command::new(bin())
+        .args(["run", study.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_finished(&study, 3, Duration::from_secs(60));
+    // SIGKILL: no chance to clean up.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    let before = export_json(&study);
+    let running: Vec<&Value> = before.iter().filter(|t| t["state"] == "RUNNING").collect();
+    assert!(
+        !running.is_empty(),
+        "the kill should catch trials running: {before:?}"
+    );
+
+    let o = ps(&["run", study.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let after = export_json(&study);
+    let numbers: Vec<u64> = after
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<u64> = numbers.iter().copied().collect();
+    assert_eq!(unique.len(), numbers.len(), "unique trial numbers");
+    // Budget: finished trials except re-queued failures.
+    let counted: Vec<&Value> = after
+        .iter()
+        .filter(|t| !(t["state"] == "FAIL" && after.iter().any(|u| u["retry_of"] == t["number"])))
+        .collect();
+    assert_eq!(counted.len(), 12, "{after:#?}");
+    assert!(
+        counted.iter().all(|t| t["state"] == "COMPLETE"),
+        "{after:#?}"
+    );
+    // Every trial killed mid-run failed and its parameters ran again.
+    for r in running {
+        let old = after.iter().find(|t| t["number"] == r["number"]).unwrap();
+        assert_eq!(old["state"], "FAIL");
+        if r["params"].as_object().unwrap().is_empty() {
+            continue; // killed before sampling: re-queued without parameters
+        }
+        let retry = after
+            .iter()
+            .find(|t| t["retry_of"] == r["number"])
+            .expect("killed trial re-queued");
+        assert_eq!(retry["params"], r["params"]);
+        assert_eq!(retry["state"], "COMPLETE");
+    }
+    // Nothing finished before the kill was lost or changed.
+    for t in before.iter().filter(|t| t["state"] == "COMPLETE") {
+        let now = after.iter().find(|u| u["number"] == t["number"]).unwrap();
+        assert_eq!(now["values"], t["values"]);
+    }
+    // The killed run's command processes died with it (no orphans left running).
+    let _ = pid_alive(1);
+}
+
+#[test]
+fn two_processes_share_one_sqlite_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "obj.sh", SCRIPT);
+    let study = write(
+        dir.path(),
+        "s.toml",
+        &command_study(
+            "shared",
+            &format!(r#"["sh", "{}", "{{a}}", "{{n}}"]"#, script.display()),
+            40,
+            3,
+            "",
+        ),
+    );
+    let spawn = || {
+        Command::new(bin())
+            .args(["run", study.to_str().unwrap(), "--plain"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn();
+    let b = spawn();
+    let oa = a.wait_with_output().unwrap();
+    let ob = b.wait_with_output().unwrap();
+    for o in [&oa, &ob] {
+        assert!(o.status.success(), "{}", text(o));
+        let all = text(o);
+        assert!(!all.contains("locked"), "{all}");
+        assert!(!all.contains("warning"), "{all}");
+    }
+    let trials = export_json(&study);
+    assert_eq!(trials.len(), 40);
+    assert!(trials.iter().all(|t| t["state"] == "COMPLETE"));
+    let numbers: std::collections::BTreeSet<u64> = trials
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 40);
+    // Both processes did some of the work.
+    let lines = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("trial "))
+            .count()
+    };
+    assert!(
+        lines(&oa) > 0 && lines(&ob) > 0,
+        "a: {}, b: {}",
+        lines(&oa),
+        lines(&ob)
+    );
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "obj.sh", SCRIPT);
+    let study = write(
+        dir.path(),
+        "s.toml",
+        &command_study(
+            "interrupt",
+            &format!(r#"["sh", "{}", "{{a}}", "{{n}}"]"#, script.display()),
+            8,
+            2,
+            "env = { SLEEP = \"0.5\" }\ngrace = \"300ms\"",
+        ),
+    );
+    let child = Command::new(bin())
+        .args(["run", study.to_str().unwrap(), "--plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_finished(&study, 2, Duration::from_secs(60));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let mid = export_json(&study);
+    assert!(
+        mid.iter().all(|t| t["state"] != "RUNNING"),
+        "nothing left RUNNING: {mid:#?}"
+    );
+    let interrupted: Vec<&Value> = mid
+        .iter()
+        .filter(|t| {
+            t["state"] == "FAIL"
+                && t["reason"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("interrupted")
+        })
+        .collect();
+    assert!(!interrupted.is_empty(), "{mid:#?}");
+    let o = ps(&["run", study.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let after = export_json(&study);
+    let complete = after.iter().filter(|t| t["state"] == "COMPLETE").count();
+    assert_eq!(complete, 8, "{after:#?}");
+}
+
+#[test]
+fn incompatible_change_is_refused_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = write(
+        dir.path(),
+        "zdt1.toml",
+        &ZDT1.replace("trials = 25", "trials = 5"),
+    );
+    let o = ps(&["run", study.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let changed = ZDT1.replace("trials = 25", "trials = 10").replace(
+        "x9 = { type = \"float\", low = 0.0, high = 1.0 }",
+        "x9 = { type = \"float\", low = 0.0, high = 2.0 }",
+    );
+    std::fs::write(&study, changed).unwrap();
+    let o = ps(&["run", study.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("zdt1-e2e") && err.contains("search space"),
+        "{err}"
+    );
+    std::fs::write(&study, ZDT1.replace("trials = 25", "trials = 5")).unwrap();
+    assert_eq!(export_json(&study).len(), 5);
+}
+
+#[test]
+fn malformed_study_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // (what, replace, with, expected fragment in the error)
+        ("unknown key", "seed = 3", "seed = 3\nsead = 4", "sead"),
+        ("wrong type", "seed = 3", "seed = \"three\"", "seed"),
+        (
+            "low >= high",
+            "x9 = { type = \"float\", low = 0.0, high = 1.0 }",
+            "x9 = { type = \"float\", low = 2.0, high = 1.0 }",
+            "x9",
+        ),
+        (
+            "empty choices",
+            "x9 = { type = \"float\", low = 0.0, high = 1.0 }",
+            "x9 = { type = \"categorical\", choices = [] }",
+            "choices",
+        ),
+        (
+            "unknown when",
+            "x9 = { type = \"float\", low = 0.0, high = 1.0 }",
+            "x9 = { type = \"float\", low = 0.0, high = 1.0, when = { nope = 1 } }",
+            "nope",
+        ),
+        (
+            "bad problem",
+            "problem = \"zdt1\"",
+            "problem = \"zdt99\"",
+            "zdt99",
+        ),
+    ];
+    for (what, from, to, frag) in cases {
+        let body = ZDT1.replace(from, to);
+        assert_ne!(body, ZDT1, "{what}: replacement applied");
+        let study = write(dir.path(), "bad.toml", &body);
+        let o = ps(&["run", study.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("bad.toml"), "{what}: names the file: {err}");
+        assert!(err.contains(frag), "{what}: names `{frag}`: {err}");
+        assert!(err.lines().count() <= 3, "{what}: one paragraph: {err}");
+        assert!(
+            !dir.path().join("zdt1-e2e.db").exists(),
+            "{what}: nothing ran"
+        );
+    }
+    // A placeholder that is not a parameter.
+    let study = write(
+        dir.path(),
+        "bad.toml",
+        &command_study("ph", r#"["echo", "{a}", "{nope}"]"#, 3, 1, ""),
+    );
+    let o = ps(&["run", study.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nope"));
+    // A missing file.
+    let o = ps(&["run", dir.path().join("missing.toml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
