@@ -262,9 +262,15 @@ pub fn low_rank(net: &mut Net, ratio: f64) {
 /// inputs (rows padded with zeros to a multiple of 4).
 pub fn prune_semi_structured(net: &mut Net) {
     for layer in &mut net.layers {
-        let Some((w, fmt)) = layer.weight_mut() else {
-            continue;
-        };
+        if let Some((w, fmt)) = layer.weight_mut() {
+            semi_structured_tensor(w, fmt);
+        }
+    }
+}
+
+/// 2:4 pruning of one weight tensor (rows = output channels).
+pub fn semi_structured_tensor(w: &mut Tensor, fmt: &mut WeightFormat) {
+    {
         let rows = w.size()[0];
         let flat = w.detach().reshape([rows, -1]);
         let len = flat.size()[1];
@@ -291,13 +297,19 @@ pub fn prune_semi_structured(net: &mut Net) {
 /// weight tensor (weights pruned already count towards it).
 pub fn prune_magnitude(net: &mut Net, sparsity: f64) {
     for layer in &mut net.layers {
-        let Some((w, fmt)) = layer.weight_mut() else {
-            continue;
-        };
+        if let Some((w, fmt)) = layer.weight_mut() {
+            magnitude_tensor(w, fmt, sparsity);
+        }
+    }
+}
+
+/// Magnitude pruning of one weight tensor to `sparsity`.
+pub fn magnitude_tensor(w: &mut Tensor, fmt: &mut WeightFormat, sparsity: f64) {
+    {
         let n = w.numel() as i64;
         let k = (sparsity * n as f64).floor() as i64;
         if k == 0 {
-            continue;
+            return;
         }
         let mut score = w.detach().abs().flatten(0, -1);
         if let Some(m) = &fmt.mask {
@@ -318,11 +330,17 @@ pub fn prune_magnitude(net: &mut Net, sparsity: f64) {
 /// channel: `scale = max|w| / (2^(bits-1) - 1)`, `w = round(w / scale) * scale`.
 /// Each channel then holds at most `2^bits - 1` distinct values.
 pub fn quantize(net: &mut Net, bits: u32) {
-    let qmax = ((1i64 << (bits - 1)) - 1) as f64;
     for layer in &mut net.layers {
-        let Some((w, fmt)) = layer.weight_mut() else {
-            continue;
-        };
+        if let Some((w, fmt)) = layer.weight_mut() {
+            quantize_tensor(w, fmt, bits);
+        }
+    }
+}
+
+/// Per-output-channel symmetric quantisation of one weight tensor.
+pub fn quantize_tensor(w: &mut Tensor, fmt: &mut WeightFormat, bits: u32) {
+    let qmax = ((1i64 << (bits - 1)) - 1) as f64;
+    {
         let rows = w.size()[0];
         let flat = w.detach().to_kind(Kind::Float).reshape([rows, -1]);
         let scale = flat.abs().amax([1], true).clamp_min(1e-12) / qmax;

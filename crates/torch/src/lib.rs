@@ -91,6 +91,7 @@ pub mod measure;
 pub mod model;
 pub mod options;
 pub mod params;
+pub mod script;
 pub mod train;
 
 mod runner;

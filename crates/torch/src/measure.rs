@@ -66,9 +66,21 @@ pub fn time_passes(warmup: usize, repeats: usize, mut f: impl FnMut()) -> Vec<f6
 
 /// Median latency (ms) of one batch through `net` in evaluation mode.
 pub fn measure_latency(net: &Net, spec: &LatencySpec) -> f64 {
-    let device = net.device();
+    measure_latency_with(net.device(), &net.sample_shape, spec, &mut |x| {
+        let _ = net.forward(x, false, None);
+    })
+}
+
+/// Median latency (ms) of `forward` on one batch of random samples of
+/// `sample_shape` on `device`.
+pub fn measure_latency_with(
+    device: Device,
+    sample_shape: &[i64],
+    spec: &LatencySpec,
+    forward: &mut dyn FnMut(&Tensor),
+) -> f64 {
     let mut shape = vec![spec.batch];
-    shape.extend_from_slice(&net.sample_shape);
+    shape.extend_from_slice(sample_shape);
     let x = Tensor::randn(shape.as_slice(), (Kind::Float, device));
     let sync = || {
         if let Device::Cuda(i) = device {
@@ -77,7 +89,7 @@ pub fn measure_latency(net: &Net, spec: &LatencySpec) -> f64 {
     };
     let samples = tch::no_grad(|| {
         time_passes(spec.warmup, spec.repeats, || {
-            let _ = net.forward(&x, false, None);
+            forward(&x);
             sync();
         })
     });

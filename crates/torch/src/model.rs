@@ -424,7 +424,12 @@ impl Net {
 }
 
 /// Bits to store one weight tensor in its format; adds to params counts.
-fn weight_bits(w: &Tensor, fmt: &WeightFormat, float_bits: i64, cost: &mut ModelCost) -> i64 {
+pub(crate) fn weight_bits(
+    w: &Tensor,
+    fmt: &WeightFormat,
+    float_bits: i64,
+    cost: &mut ModelCost,
+) -> i64 {
     let n = w.numel() as i64;
     let channels = w.size()[0];
     cost.params += n;

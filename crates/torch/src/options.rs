@@ -45,8 +45,10 @@ pub struct TorchOptions {
     pub dataset: DatasetSource,
     /// `device`.
     pub device: DeviceChoice,
-    /// `model`: `mlp` or `cnn`.
+    /// `model`: `mlp`, `cnn` or `torchscript`.
     pub model: String,
+    /// The TorchScript file of `model = { kind = "torchscript", path = "..." }`.
+    pub torchscript: Option<PathBuf>,
     /// `epochs`: default training epochs (a trial's `epochs` parameter overrides).
     pub epochs: i64,
     /// `valid_fraction`: share of rows held out for validation.
@@ -283,17 +285,33 @@ impl TorchOptions {
                 }
             },
         };
-        let model = match table.get("model") {
-            None => "mlp".to_string(),
-            Some(toml::Value::String(s)) if s == "mlp" || s == "cnn" => s.clone(),
-            Some(v) => {
-                return Err(err(
-                    "model",
-                    format!("unknown model `{v}`"),
-                    "use \"mlp\" or \"cnn\"",
-                ))
+        let model_help = "use \"mlp\", \"cnn\" or { kind = \"torchscript\", path = \"model.pt\" }";
+        let (model, torchscript) = match table.get("model") {
+            None => ("mlp".to_string(), None),
+            Some(toml::Value::String(s)) if s == "mlp" || s == "cnn" => (s.clone(), None),
+            Some(toml::Value::Table(t)) => {
+                match (t.get("kind").and_then(|k| k.as_str()), t.get("path")) {
+                    (Some("torchscript"), Some(toml::Value::String(p))) => {
+                        ("torchscript".to_string(), Some(resolve(p)))
+                    }
+                    _ => {
+                        return Err(err(
+                            "model",
+                            "a model table needs kind = \"torchscript\" and a path".into(),
+                            model_help,
+                        ))
+                    }
+                }
             }
+            Some(v) => return Err(err("model", format!("unknown model `{v}`"), model_help)),
         };
+        if torchscript.is_some() && task != Task::Compress {
+            return Err(err(
+                "model",
+                "a TorchScript module can only be compressed, not trained".into(),
+                "set task = \"compress\"",
+            ));
+        }
         let valid_fraction = match table.get("valid_fraction") {
             None => 0.2,
             Some(v) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
@@ -352,6 +370,7 @@ impl TorchOptions {
             dataset,
             device,
             model,
+            torchscript,
             epochs: int("epochs", 10, 0, 100_000)?,
             valid_fraction,
             limit,
@@ -395,6 +414,14 @@ impl TorchOptions {
                     Some(&help),
                 ));
             }
+            let script_ok = ["sparsity", "semi_structured", "quant_bits", "cast"];
+            if opts.torchscript.is_some() && !script_ok.contains(&p.name.as_str()) {
+                return Err(origin.key_error_at(
+                    &["search_space", &p.name],
+                    format!("a TorchScript module cannot be changed by `{}`", p.name),
+                    Some("search sparsity, semi_structured, quant_bits and cast only"),
+                ));
+            }
             if opts.task == Task::Compress && ARCH_PARAMS.contains(&p.name.as_str()) {
                 return Err(origin.key_error_at(
                     &["search_space", &p.name],
@@ -427,6 +454,13 @@ impl TorchOptions {
                     &["objectives", &index, "name"],
                     format!("the torch runner cannot measure `{}`", o.name),
                     Some(&help),
+                ));
+            }
+            if o.name == "macs" && opts.torchscript.is_some() {
+                return Err(origin.error_at(
+                    &["objectives", &index, "name"],
+                    "MACs cannot be counted for an opaque TorchScript module",
+                    Some("drop the objective, or use latency_ms"),
                 ));
             }
             if o.name == "energy_joules" {

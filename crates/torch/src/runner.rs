@@ -21,11 +21,12 @@ use tokio_util::sync::CancellationToken;
 use crate::compress::CompressSpec;
 use crate::data::{self, Split};
 use crate::error::TorchError;
-use crate::measure::measure_latency;
+use crate::measure::{measure_latency, measure_latency_with};
 use crate::model::{ModelSpec, Net};
 use crate::options::{error_at, DeviceChoice, Task, TorchOptions, CHEAP_OBJECTIVES};
 use crate::params::ParamReader;
-use crate::train::{evaluate, train, Control, EpochReport, TrainSpec};
+use crate::script::{CompressedScript, ScriptModel};
+use crate::train::{evaluate, evaluate_with, train, Control, EpochReport, TrainSpec};
 
 /// Runs `[runner] kind = "torch"` trials: trains or compresses a network
 /// per trial and reports the study's objectives. Cheap to clone (shared state).
@@ -46,6 +47,7 @@ struct Inner {
     gpus: Option<GpuPool>,
     threads: AtomicUsize,
     base: Mutex<Option<Net>>,
+    script: Option<ScriptModel>,
 }
 
 /// CUDA devices shared by concurrent trials, at most `per_gpu` trials each.
@@ -164,6 +166,13 @@ impl TorchRunner {
                     Some("use a larger dataset or limit"),
                 )
             })?;
+        let script = match &opts.torchscript {
+            Some(path) => Some(
+                ScriptModel::open(path, &dataset.sample_shape, dataset.classes)
+                    .map_err(|e| error_at(origin, "model.path", e.to_string(), Some("export the model with torch.jit.script or torch.jit.trace and torch.jit.save")))?,
+            ),
+            None => None,
+        };
         let gpus = resolve_devices(&opts.device, opts.trials_per_gpu).map_err(|e| {
             error_at(
                 origin,
@@ -188,6 +197,7 @@ impl TorchRunner {
                 objectives: objectives.names().iter().map(|s| s.to_string()).collect(),
                 gpus,
                 base: Mutex::new(None),
+                script,
                 opts,
             }),
         })
@@ -391,6 +401,22 @@ impl Inner {
         let r = ParamReader::new(&job.params, &self.defaults);
         let compress = CompressSpec::from_params(&r)?;
         let data = self.data_on(device);
+        if let Some(script) = &self.script {
+            let model = script.compress(&compress, device)?;
+            let (loss, accuracy) = evaluate_with(&data.valid, self.opts.eval_batch, &mut |x| {
+                model
+                    .forward(x)
+                    .expect("the module ran on this data when the study was read")
+            });
+            let mut values: BTreeMap<String, f64> = [
+                ("accuracy".to_string(), accuracy),
+                ("loss".to_string(), loss),
+                ("train_seconds".to_string(), 0.0),
+            ]
+            .into();
+            self.script_cheap_values(&model, device, &mut values);
+            return Ok(TrialEnd::Complete(values));
+        }
         let stopped = |rep: &EpochReport, step: u64, reason: String| TrialEnd::Stopped {
             values: [
                 ("accuracy".to_string(), rep.accuracy),
@@ -467,9 +493,37 @@ impl Inner {
         Ok(TrialEnd::Complete(values))
     }
 
+    fn script_cheap_values(
+        &self,
+        model: &CompressedScript,
+        device: Device,
+        values: &mut BTreeMap<String, f64>,
+    ) {
+        let cost = model.cost();
+        values.insert("params".into(), cost.params as f64);
+        values.insert("nonzero_params".into(), cost.nonzero_params as f64);
+        values.insert("size_bytes".into(), cost.size_bytes as f64);
+        if self.wants("latency_ms") || self.wants("throughput") {
+            let ms =
+                measure_latency_with(device, &self.sample_shape, &self.opts.latency, &mut |x| {
+                    let _ = model.forward(x);
+                });
+            values.insert("latency_ms".into(), ms);
+            values.insert(
+                "throughput".into(),
+                self.opts.latency.batch as f64 / (ms / 1e3),
+            );
+        }
+    }
+
     fn profile(&self, job: &Job, device: Device) -> Result<BTreeMap<String, f64>, TorchError> {
         let r = ParamReader::new(&job.params, &self.defaults);
         let compress = CompressSpec::from_params(&r)?;
+        if let Some(script) = &self.script {
+            let mut values = BTreeMap::new();
+            self.script_cheap_values(&script.compress(&compress, device)?, device, &mut values);
+            return Ok(values);
+        }
         // The compress task's base has the architecture of the defaults.
         let arch = match self.opts.task {
             Task::Train => &job.params,
@@ -924,6 +978,79 @@ mod tests {
         assert!(e.to_string().contains("mlp"), "{e}");
         let e = build("task = \"compress\"", space, &OBJ).err().unwrap();
         assert!(e.to_string().contains("[runner.base]"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn torchscript_modules_are_compressed_by_weight_value_methods() {
+        let pt = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mlp.pt");
+        let runner = format!(
+            "{SMALL}\ntask = \"compress\"\nmodel = {{ kind = \"torchscript\", path = \"{}\" }}",
+            pt.display()
+        );
+        let space = "quant_bits = { type = \"categorical\", choices = [4, 32] }\nsemi_structured = { type = \"categorical\", choices = [false, true] }";
+        let r = build(&runner, space, &OBJ).unwrap();
+        let run = |p: Vec<(&'static str, ParamValue)>| {
+            let r = r.clone();
+            async move {
+                match r
+                    .run(
+                        job(&p, &OBJ),
+                        &paretosearch_runner::NoReporter,
+                        CancellationToken::new(),
+                    )
+                    .await
+                {
+                    TrialOutcome::Complete(v) => v,
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        let plain = run(vec![]).await;
+        assert_eq!(
+            plain["size_bytes"],
+            ((64 * 32 + 32 + 32 * 10 + 10) * 4) as f64
+        );
+        let small = run(vec![
+            ("quant_bits", ParamValue::Int(4)),
+            ("semi_structured", ParamValue::Bool(true)),
+        ])
+        .await;
+        assert!(small["size_bytes"] * 4.0 < plain["size_bytes"], "{small:?}");
+        assert!(small["accuracy"].is_finite() && small["latency_ms"] > 0.0);
+        let e = build(
+            &runner,
+            "prune_ratio = { type = \"float\", low = 0.0, high = 0.5 }",
+            &OBJ,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("TorchScript"), "{e}");
+        let bad = format!("{SMALL}\ntask = \"compress\"\nmodel = {{ kind = \"torchscript\", path = \"/no/model.pt\" }}");
+        let e = build(&bad, space, &OBJ).err().unwrap();
+        assert!(e.to_string().contains("/no/model.pt"), "{e}");
+    }
+
+    #[test]
+    fn gpu_pool_spreads_trials_and_waits_when_full() {
+        let pool = GpuPool {
+            devices: vec![0, 3],
+            load: Mutex::new(vec![0, 0]),
+            freed: Condvar::new(),
+            per_gpu: 1,
+        };
+        let a = pool.acquire(&|| false).unwrap();
+        let b = pool.acquire(&|| false).unwrap();
+        assert_eq!((a.device, b.device), (Device::Cuda(0), Device::Cuda(3)));
+        // Full: a cancelled wait gives up instead of blocking forever.
+        assert!(matches!(
+            pool.acquire(&|| true),
+            Err(TorchError::Interrupted)
+        ));
+        drop(b);
+        let c = pool.acquire(&|| false).unwrap();
+        assert_eq!(c.device, Device::Cuda(3));
+        drop((a, c));
+        assert_eq!(*pool.load.lock().unwrap(), vec![0, 0]);
     }
 
     #[test]

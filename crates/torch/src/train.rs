@@ -192,6 +192,8 @@ pub struct EpochReport {
     pub loss: f64,
     /// Validation accuracy in `[0, 1]`.
     pub accuracy: f64,
+    /// Seconds this epoch's training steps took (validation excluded).
+    pub seconds: f64,
 }
 
 /// What the caller says after an epoch.
@@ -216,6 +218,15 @@ pub struct TrainResult {
 
 /// Mean cross-entropy and accuracy of `net` on `data`, in batches.
 pub fn evaluate(net: &Net, data: &Dataset, batch: i64) -> (f64, f64) {
+    evaluate_with(data, batch, &mut |x| net.forward(x, false, None))
+}
+
+/// Mean cross-entropy and accuracy of any classifier `logits` on `data`, in batches.
+pub fn evaluate_with(
+    data: &Dataset,
+    batch: i64,
+    logits: &mut dyn FnMut(&Tensor) -> Tensor,
+) -> (f64, f64) {
     tch::no_grad(|| {
         let n = data.len();
         let mut loss = 0.0;
@@ -225,7 +236,7 @@ pub fn evaluate(net: &Net, data: &Dataset, batch: i64) -> (f64, f64) {
             let len = batch.min(n - start);
             let x = data.x.narrow(0, start, len);
             let y = data.y.narrow(0, start, len);
-            let logits = net.forward(&x, false, None);
+            let logits = logits(&x);
             loss += logits
                 .cross_entropy_loss::<Tensor>(&y, None, Reduction::Sum, -100, 0.0)
                 .double_value(&[]);
@@ -346,7 +357,8 @@ pub fn train(
                 _ => 0,
             });
         }
-        seconds += started.elapsed().as_secs_f64();
+        let epoch_seconds = started.elapsed().as_secs_f64();
+        seconds += epoch_seconds;
         if !train_loss.is_finite() {
             return Err(TorchError::Diverged {
                 epoch,
@@ -359,6 +371,7 @@ pub fn train(
             train_loss,
             loss,
             accuracy,
+            seconds: epoch_seconds,
         };
         last = Some(report);
         if let Control::Stop(reason) = on_epoch(&report) {
