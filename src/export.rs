@@ -61,7 +61,7 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
             };
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             for t in &selected {
-                let text = study_file_for(&loaded.spec, &loaded.dir, t)?;
+                let text = study_file_for(&loaded.spec, t)?;
                 let path = dir.join(format!("{}-trial-{}.toml", loaded.spec.name, t.number));
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
@@ -127,7 +127,7 @@ fn csv(trials: &[&Trial], spec: &StudySpec) -> Result<String> {
 /// A study file that re-runs exactly this trial's configuration with the
 /// same objectives and runner: every parameter becomes a one-choice
 /// categorical, the budget one trial, the storage a fresh default.
-pub fn study_file_for(spec: &StudySpec, dir: &Path, t: &Trial) -> Result<String> {
+pub fn study_file_for(spec: &StudySpec, t: &Trial) -> Result<String> {
     use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
     let mut doc: DocumentMut = spec
         .origin
@@ -164,11 +164,7 @@ pub fn study_file_for(spec: &StudySpec, dir: &Path, t: &Trial) -> Result<String>
     budget.insert("workers", value(1));
     doc.insert("budget", Item::Table(budget));
     if let RunnerSpec::Command(c) = &spec.runner {
-        let wd = if c.workdir.is_absolute() {
-            c.workdir.clone()
-        } else {
-            std::path::absolute(dir.join(&c.workdir)).unwrap_or_else(|_| dir.join(&c.workdir))
-        };
+        let wd = std::path::absolute(&c.workdir).unwrap_or_else(|_| c.workdir.clone());
         if let Some(r) = doc.get_mut("runner").and_then(Item::as_table_like_mut) {
             r.insert("workdir", value(wd.display().to_string()));
         }

@@ -62,7 +62,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         None => prepared.spec.budget.timeout,
     };
     // Build everything that can fail on bad input before touching the store.
-    let runner = study::build_runner(&prepared.spec, &prepared.dir)?;
+    let runner = study::build_runner(&prepared.spec)?;
     let sampler = paretosearch_samplers::build(&prepared.spec.sampler).map_err(|e| {
         let key = match &e {
             paretosearch_samplers::SamplerError::BadOption { key, .. } => key.clone(),
@@ -173,6 +173,23 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             ),
         }
         print_summary(&trials, &ctx.spec, &summary, 10);
+        let complete = summary
+            .counts
+            .get(&TrialState::Complete)
+            .copied()
+            .unwrap_or(0);
+        let failed = summary.counts.get(&TrialState::Fail).copied().unwrap_or(0);
+        if complete == 0 && failed > 0 {
+            let last = trials
+                .iter()
+                .rev()
+                .find_map(|t| t.reason.clone())
+                .unwrap_or_default();
+            println!(
+                "warning: no trial has completed; the last failure says: {last}\n         the trials' logs are in {}",
+                ctx.logs_dir.display()
+            );
+        }
     }
     Ok(match reason {
         Some(r) if r.starts_with("interrupted") => ExitCode::from(130),

@@ -166,15 +166,10 @@ impl LoadedStudy {
 }
 
 /// Build the runner of a spec.
-pub fn build_runner(spec: &StudySpec, dir: &Path) -> Result<Arc<dyn Runner>> {
+pub fn build_runner(spec: &StudySpec) -> Result<Arc<dyn Runner>> {
     match &spec.runner {
-        RunnerSpec::Command(c) => {
-            let mut c = c.clone();
-            if c.workdir.is_relative() {
-                c.workdir = dir.join(&c.workdir);
-            }
-            Ok(Arc::new(CommandRunner::new(c)))
-        }
+        // The spec already resolved `workdir` against the study file's folder.
+        RunnerSpec::Command(c) => Ok(Arc::new(CommandRunner::new(c.clone()))),
         RunnerSpec::Builtin(b) => match BuiltinRunner::new(&b.problem) {
             Ok(r) => Ok(Arc::new(r)),
             Err(e) => Err(located(spec, &["runner", "problem"], &e.to_string(), None).into()),
