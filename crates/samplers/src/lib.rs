@@ -33,10 +33,12 @@ use paretosearch_core::{Objectives, Params, SearchSpace, Trial};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub mod gp;
 pub mod nsga2;
 pub mod random;
 pub mod tpe;
 
+pub use gp::GpSampler;
 pub use nsga2::Nsga2Sampler;
 pub use random::{RandomSampler, SobolSampler};
 pub use tpe::TpeSampler;
@@ -134,7 +136,7 @@ pub fn reject_unknown(options: &toml::Table, known: &[&str]) -> Result<(), Sampl
 }
 
 /// Names of the sampler kinds [`build`] knows.
-pub const KINDS: &[&str] = &["random", "sobol", "tpe", "nsga2"];
+pub const KINDS: &[&str] = &["random", "sobol", "tpe", "nsga2", "gp"];
 
 /// Build the sampler a `[sampler]` table describes.
 pub fn build(spec: &SamplerSpec) -> Result<Box<dyn Sampler>, SamplerError> {
@@ -143,6 +145,7 @@ pub fn build(spec: &SamplerSpec) -> Result<Box<dyn Sampler>, SamplerError> {
         "sobol" => Ok(Box::new(SobolSampler::from_options(&spec.options)?)),
         "tpe" => Ok(Box::new(TpeSampler::from_options(&spec.options)?)),
         "nsga2" => Ok(Box::new(Nsga2Sampler::from_options(&spec.options)?)),
+        "gp" => Ok(Box::new(GpSampler::from_options(&spec.options)?)),
         other => Err(SamplerError::UnknownKind(other.to_string())),
     }
 }
