@@ -1,9 +1,6 @@
 //! The GP sampler on ZDT1 (10 variables, 2 objectives): it must beat random
-//! search, stay inside the space, and reproduce itself. `gp_zdt1_report`
-//! (ignored by default) prints ms/trial and hypervolume ratios for tuning:
-//! `cargo test --release -p paretosearch-samplers --test gp_zdt1 -- --ignored --nocapture`.
-
-use std::time::Instant;
+//! search, stay inside the space, and reproduce itself. Speed and quality
+//! figures come from `tests/gp_report.rs`.
 
 use paretosearch_core::pareto::hypervolume;
 use paretosearch_core::{
@@ -51,13 +48,11 @@ fn zdt1(x: &[f64]) -> [f64; 2] {
     [f1, g * (1.0 - (f1 / g).sqrt())]
 }
 
-/// Run `n` sequential trials; returns the trials and the seconds spent
-/// proposing.
-fn run(sampler: &mut dyn Sampler, n: u64, seed: u64) -> (Vec<Trial>, f64) {
+/// Run `n` sequential trials.
+fn run(sampler: &mut dyn Sampler, n: u64, seed: u64) -> Vec<Trial> {
     let space = zdt1_space();
     let objs = objectives();
     let mut trials: Vec<Trial> = Vec::new();
-    let mut secs = 0.0;
     for number in 0..n {
         let view = StudyView {
             space: &space,
@@ -65,9 +60,7 @@ fn run(sampler: &mut dyn Sampler, n: u64, seed: u64) -> (Vec<Trial>, f64) {
             trials: &trials,
             seed,
         };
-        let t0 = Instant::now();
         let p = sampler.propose(&view, number).unwrap();
-        secs += t0.elapsed().as_secs_f64();
         space.validate(&p.params).unwrap();
         let x: Vec<f64> = (0..10)
             .map(|i| p.params[&format!("x{i}")].as_f64().unwrap())
@@ -79,7 +72,7 @@ fn run(sampler: &mut dyn Sampler, n: u64, seed: u64) -> (Vec<Trial>, f64) {
         t.values = [("f1".to_string(), f[0]), ("f2".to_string(), f[1])].into();
         trials.push(t);
     }
-    (trials, secs)
+    trials
 }
 
 /// Hypervolume of the trials' values over that of the true front
@@ -111,15 +104,15 @@ fn small() -> GpOptions {
 #[test]
 fn gp_beats_random_on_zdt1() {
     let n = 60;
-    let (gp, _) = run(&mut GpSampler::new(small()), n, 7);
-    let (rnd, _) = run(&mut RandomSampler, n, 7);
+    let gp = run(&mut GpSampler::new(small()), n, 7);
+    let rnd = run(&mut RandomSampler, n, 7);
     let (a, b) = (hv_ratio(&gp, 1.1), hv_ratio(&rnd, 1.1));
     assert!(a > b + 0.2, "gp {a:.3} vs random {b:.3}");
 }
 
 #[test]
 fn gp_is_deterministic_for_a_seed_and_history() {
-    let (a, _) = run(&mut GpSampler::new(small()), 16, 3);
+    let a = run(&mut GpSampler::new(small()), 16, 3);
     // A fresh sampler, replaying the stored history, proposes the same.
     let space = zdt1_space();
     let objs = objectives();
@@ -131,20 +124,4 @@ fn gp_is_deterministic_for_a_seed_and_history() {
     };
     let p = GpSampler::new(small()).propose(&view, 15).unwrap();
     assert_eq!(p.params, a[15].params);
-}
-
-#[test]
-#[ignore = "tuning report; run with --release --ignored --nocapture"]
-fn gp_zdt1_report() {
-    let n = 100;
-    for seed in 0..3 {
-        let (t, secs) = run(&mut GpSampler::default(), n, seed);
-        let model_trials = (n - 10) as f64;
-        println!(
-            "seed {seed}: {:.1} ms/GP trial, HV ratio tight {:.4} loose-ish (r=11) {:.4}",
-            1000.0 * secs / model_trials,
-            hv_ratio(&t, 1.1),
-            hv_ratio(&t, 11.0)
-        );
-    }
 }

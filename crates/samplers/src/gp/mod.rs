@@ -8,7 +8,9 @@
 //!    the GP's coordinates ([`encode`](self): unit view for numbers, choice
 //!    index for categoricals, `0.5` for inactive conditional parameters) and
 //!    its minimised objective values, standardised per objective. FAILED
-//!    and PRUNED trials are ignored.
+//!    and PRUNED trials are ignored. Past `max_train` rows (default 400;
+//!    an exact GP costs `O(n³)`), the best non-dominated fronts fill half
+//!    of the budget and the most recent trials the rest.
 //! 3. **Models.** One GP per objective ([`model`](self): Matérn-5/2, ARD,
 //!    Hamming distance on categoricals), hyperparameters fitted by L-BFGS on
 //!    the log marginal likelihood plus Optuna's priors. The fit starts from
@@ -98,6 +100,10 @@ pub struct GpOptions {
     pub warm_start: bool,
     /// L-BFGS iterations per hyperparameter fit.
     pub max_fit_iters: u64,
+    /// Most COMPLETE trials used for training (exact GPs cost `O(n³)`):
+    /// beyond it, the best fronts up to half of it plus the most recent
+    /// trials.
+    pub max_train: usize,
 }
 
 impl Default for GpOptions {
@@ -110,6 +116,7 @@ impl Default for GpOptions {
             deterministic_objective: false,
             warm_start: true,
             max_fit_iters: 200,
+            max_train: 400,
         }
     }
 }
@@ -158,7 +165,7 @@ impl GpSampler {
 
     /// Build from `[sampler]` options: `n_startup_trials`, `n_candidates`,
     /// `n_local_search`, `kriging_believer`, `deterministic_objective`,
-    /// `warm_start`, `max_fit_iters`.
+    /// `warm_start`, `max_fit_iters`, `max_train`.
     pub fn from_options(options: &toml::Table) -> Result<Self, SamplerError> {
         const KNOWN: &[&str] = &[
             "n_startup_trials",
@@ -168,6 +175,7 @@ impl GpSampler {
             "deterministic_objective",
             "warm_start",
             "max_fit_iters",
+            "max_train",
         ];
         reject_unknown(options, KNOWN)?;
         let mut o = GpOptions::default();
@@ -197,6 +205,15 @@ impl GpSampler {
         }
         if let Some(v) = option::<u64>(options, "max_fit_iters")? {
             o.max_fit_iters = v;
+        }
+        if let Some(v) = option::<usize>(options, "max_train")? {
+            if v < 2 {
+                return Err(SamplerError::BadOption {
+                    key: "max_train".into(),
+                    message: "must be at least 2".into(),
+                });
+            }
+            o.max_train = v;
         }
         Ok(GpSampler { options: o })
     }
@@ -251,6 +268,33 @@ fn kernel_raw(k: &Kernel) -> Vec<f64> {
     k.to_raw()
 }
 
+/// Which rows train the GP when there are more than `cap`: the best
+/// non-dominated fronts (constraint-aware) up to half of `cap`, then the
+/// most recent rows. Returned in row order.
+fn training_subset(ys: &[Vec<f64>], violations: &[f64], cap: usize) -> Vec<usize> {
+    let mut keep = vec![false; ys.len()];
+    let mut count = 0;
+    'fronts: for front in paretosearch_core::pareto::non_dominated_sort(ys, Some(violations)) {
+        for i in front {
+            if count >= cap / 2 {
+                break 'fronts;
+            }
+            keep[i] = true;
+            count += 1;
+        }
+    }
+    for i in (0..ys.len()).rev() {
+        if count >= cap {
+            break;
+        }
+        if !keep[i] {
+            keep[i] = true;
+            count += 1;
+        }
+    }
+    (0..ys.len()).filter(|&i| keep[i]).collect()
+}
+
 /// Hyperparameters stored by the latest trial that has them.
 fn warm_start(trials: &[Trial], number: u64) -> Option<Vec<Vec<f64>>> {
     trials
@@ -293,6 +337,7 @@ impl Sampler for GpSampler {
         let mut x: Vec<f64> = Vec::new();
         let mut ys: Vec<Vec<f64>> = Vec::new();
         let mut feasible: Vec<bool> = Vec::new();
+        let mut violations: Vec<f64> = Vec::new();
         for t in study
             .trials
             .iter()
@@ -306,7 +351,18 @@ impl Sampler for GpSampler {
             }
             x.extend(enc.encode(space, &t.params));
             ys.push(y);
-            feasible.push(objectives.violation(&t.values) == 0.0);
+            let v = objectives.violation(&t.values);
+            violations.push(v);
+            feasible.push(v == 0.0);
+        }
+        if ys.len() > self.options.max_train.max(1) {
+            let keep = training_subset(&ys, &violations, self.options.max_train.max(1));
+            x = keep
+                .iter()
+                .flat_map(|&i| x[i * d..(i + 1) * d].to_vec())
+                .collect();
+            ys = keep.iter().map(|&i| ys[i].clone()).collect();
+            feasible = keep.iter().map(|&i| feasible[i]).collect();
         }
         let n = ys.len();
         if n < self.options.n_startup_trials.max(1) || m == 0 {
@@ -508,6 +564,14 @@ mod tests {
         );
         let zero: toml::Table = toml::from_str("n_candidates = 0").unwrap();
         assert!(GpSampler::from_options(&zero).is_err());
+    }
+
+    #[test]
+    fn training_subset_keeps_the_front_and_the_latest() {
+        // Row 0 dominates everything; rows 1..10 are dominated, in order.
+        let ys: Vec<Vec<f64>> = (0..10).map(|i| vec![i as f64, i as f64]).collect();
+        let keep = training_subset(&ys, &[0.0; 10], 4);
+        assert_eq!(keep, vec![0, 1, 8, 9]);
     }
 
     #[test]
