@@ -67,13 +67,27 @@
 //! trained once (seeded by the study seed) and every trial compresses a
 //! copy of it.
 //!
+//! ## Runner options (`[runner]`, validated with located errors)
+//!
+//! `task` (train | compress), `dataset` ("digits", `{ kind = "mnist" |
+//! "fashion-mnist" | "cifar10", dir = ... }`, `{ kind = "csv", path = ...,
+//! label = ... }`), `model` (mlp | cnn | `{ kind = "torchscript", path =
+//! ... }`, compress only), `device` (auto | cpu | cuda | cuda:N), `epochs`
+//! (10), `valid_fraction` (0.2), `limit` (rows), `threads` (per trial;
+//! default cores / workers, see [`TorchRunner::set_workers`]),
+//! `trials_per_gpu` (1), `latency_batch` (1), `latency_warmup` (10),
+//! `latency_repeats` (50), `eval_batch` (1024), `save_weights_dir` (every
+//! completed trial's weights as `<dir>/<study>/trial-<n>.safetensors` plus
+//! a `.json` of its parameters and values), `[runner.params]` (fixed
+//! parameter values) and `[runner.base]` (the compress task's base model).
+//!
 //! ## Objectives
 //!
 //! `accuracy` and `loss` on the validation split, `latency_ms` (median of
 //! timed batches after warm-up, see [`measure`]), `throughput` (samples/s
 //! at that batch size), `params`, `nonzero_params`, `size_bytes` (packed:
 //! k-bit values, 16-bit casts, sparse bitmaps or 2:4 metadata), `macs` (per
-//! sample) and `train_seconds`. [`TorchRunner::profile`] measures only the
+//! sample) and `train_seconds`. `TorchRunner::profile` (the `Runner` trait's) measures only the
 //! cheap ones on an untrained network of the same structure.
 //!
 //! ## Determinism
