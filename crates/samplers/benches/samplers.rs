@@ -1,4 +1,4 @@
-//! Per-trial `propose` overhead of each sampler with 100, 1,000 and 10,000
+//! Per-trial `propose` overhead of each sampler with 100, 1,000, 5,000 and 10,000
 //! finished trials in the history (ZDT1-shaped: 10 float parameters, two
 //! objectives). Each sampler is warmed once on the full history first, so
 //! per-trial caches hold what they would in a running study.
@@ -9,19 +9,18 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use paretosearch_core::{
     Direction, Distribution, Objective, Objectives, Param, SearchSpace, Trial, TrialState,
 };
-use paretosearch_samplers::{Sampler, StudyView};
+use paretosearch_samplers::{Nsga2Sampler, RandomSampler, Sampler, StudyView, TpeSampler};
 
 type Factory = fn() -> Box<dyn Sampler>;
 
 /// (name, factory): one line per sampler.
 const SAMPLERS: &[(&str, Factory)] = &[
-    ("random", || Box::new(paretosearch_samplers::RandomSampler)),
-    ("tpe", || {
-        Box::new(paretosearch_samplers::TpeSampler::new(Default::default()))
-    }),
+    ("random", || Box::new(RandomSampler)),
+    ("tpe", || Box::new(TpeSampler::default())),
+    ("nsga2", || Box::new(Nsga2Sampler::default())),
 ];
 
-const SIZES: &[u64] = &[100, 1_000, 10_000];
+const SIZES: &[u64] = &[100, 1_000, 5_000, 10_000];
 
 fn zdt1_study(n: u64) -> (SearchSpace, Objectives, Vec<Trial>) {
     let space = SearchSpace::new(
