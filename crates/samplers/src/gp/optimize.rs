@@ -3,7 +3,8 @@
 //! 1. Score many candidates at once: scrambled Sobol points plus Gaussian
 //!    perturbations of the best observed points (most improvement is found
 //!    near the current front).
-//! 2. From the best few distinct candidates, alternate until nothing
+//! 2. From the best few distinct candidates (points already evaluated are
+//!    never proposed again), alternate until nothing
 //!    improves: a spectral projected-gradient ascent (Birgin, Martínez &
 //!    Raydan 2000: Barzilai–Borwein steps, projection on `[0, 1]`, Armijo
 //!    backtracking) over the continuous coordinates, then an exhaustive
@@ -36,6 +37,7 @@ pub(crate) fn maximise(
     acq: &Acquisition,
     enc: &Encoding,
     anchors: &[Vec<f64>],
+    observed: &[Vec<f64>],
     settings: &Settings,
     rng: &mut ChaCha8Rng,
 ) -> (Vec<f64>, f64) {
@@ -91,15 +93,29 @@ pub(crate) fn maximise(
         }
         starts.push((z, values[i]));
     }
+    // A point already evaluated teaches nothing new (its acquisition is
+    // only positive through the fitted noise): skip repeats.
+    let seen = |z: &[f64]| {
+        observed
+            .iter()
+            .any(|o| o.iter().zip(z).all(|(a, b)| (a - b).abs() <= 1e-9))
+    };
     for (start, v0) in starts {
         let (z, v) = local_search(acq, enc, start, v0, settings);
+        if seen(&z) {
+            continue;
+        }
         if best.as_ref().is_none_or(|(_, b)| v > *b) {
             best = Some((z, v));
         }
     }
     best.unwrap_or_else(|| {
-        let z = cands[..d].to_vec();
-        (z, values.first().copied().unwrap_or(f64::NEG_INFINITY))
+        let i = order
+            .iter()
+            .copied()
+            .find(|&i| !seen(&cands[i * d..(i + 1) * d]))
+            .unwrap_or(order[0]);
+        (cands[i * d..(i + 1) * d].to_vec(), values[i])
     })
 }
 
