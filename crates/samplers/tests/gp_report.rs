@@ -16,6 +16,9 @@ use paretosearch_samplers::{Sampler, StudyView};
 
 type Problem = fn(&[f64]) -> Vec<f64>;
 
+/// Name, function, variables, loose reference, tight reference.
+type Case = (&'static str, Problem, usize, Vec<f64>, Vec<f64>);
+
 fn zdt_g(x: &[f64]) -> f64 {
     1.0 + 9.0 * x[1..].iter().sum::<f64>() / (x.len() - 1) as f64
 }
@@ -160,7 +163,7 @@ fn gp_report() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let problems: [(&str, Problem, usize, Vec<f64>, Vec<f64>); 4] = [
+    let problems: [Case; 4] = [
         ("zdt1", zdt1, 10, vec![1.1, 11.0], vec![1.1, 1.1]),
         ("zdt2", zdt2, 10, vec![1.1, 11.0], vec![1.1, 1.1]),
         ("zdt3", zdt3, 10, vec![1.1, 11.0], vec![1.1, 1.1]),

@@ -274,15 +274,11 @@ impl GpSampler {
             let gp = Gp::new(x.to_vec(), d, is_cat, &target.y, kernel.clone())
                 .or_else(|| Gp::new(x.to_vec(), d, is_cat, &target.y, Kernel::initial(d)))
                 .expect("a Matérn covariance with unit noise is positive definite");
-            raws.push(kernel_raw(&kernel));
+            raws.push(kernel.to_raw());
             models.push(gp);
         }
         (models, raws)
     }
-}
-
-fn kernel_raw(k: &Kernel) -> Vec<f64> {
-    k.to_raw()
 }
 
 /// Which rows train the GP when there are more than `cap`: the best
