@@ -562,7 +562,7 @@ mod tests {
 
     #[test]
     fn survival_takes_fronts_then_least_crowded() {
-        let ts = vec![
+        let ts = [
             trial(0, 0.0, 4.0),
             trial(1, 1.0, 3.0),
             trial(2, 1.1, 2.9),
@@ -585,7 +585,7 @@ mod tests {
 
     #[test]
     fn constraint_domination_puts_infeasible_last() {
-        let ts = vec![trial(0, 0.0, 0.0), trial(1, 5.0, 5.0), trial(2, 6.0, 6.0)];
+        let ts = [trial(0, 0.0, 0.0), trial(1, 5.0, 5.0), trial(2, 6.0, 6.0)];
         let mut pool: Vec<Member<'_>> = ts.iter().map(member).collect();
         pool[0].violation = 1.0;
         let s = select_survivors(&pool, 1);
