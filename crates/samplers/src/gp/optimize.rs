@@ -217,8 +217,10 @@ fn spg(acq: &Acquisition, z0: &[f64], free: &[usize], iters: usize) -> (Vec<f64>
             for &i in free {
                 xn[i] = proj(x[i] + t * dir[i]);
             }
-            let fnew = acq.value_grad(&xn, &mut gn);
+            // Value only while backtracking; the gradient once accepted.
+            let fnew = acq.values(&xn, d)[0];
             if fnew.is_finite() && fnew >= f + 1e-4 * t * slope {
+                let fnew = acq.value_grad(&xn, &mut gn);
                 accepted = Some((xn, fnew));
                 break;
             }
@@ -243,7 +245,8 @@ fn spg(acq: &Acquisition, z0: &[f64], free: &[usize], iters: usize) -> (Vec<f64>
         x = xn;
         f = fnew;
         std::mem::swap(&mut g, &mut gn);
-        if gain.abs() < 1e-9 * f.abs().max(1.0) {
+        // Log-acquisition units: 1e-6 is a relative change of 1e-6.
+        if gain.abs() < 1e-6 {
             break;
         }
     }
