@@ -125,3 +125,51 @@ fn gp_is_deterministic_for_a_seed_and_history() {
     let p = GpSampler::new(small()).propose(&view, 15).unwrap();
     assert_eq!(p.params, a[15].params);
 }
+
+/// Largest coordinate difference between two ZDT1 configurations.
+fn distance(a: &paretosearch_core::Params, b: &paretosearch_core::Params) -> f64 {
+    (0..10)
+        .map(|i| {
+            let k = format!("x{i}");
+            (a[&k].as_f64().unwrap() - b[&k].as_f64().unwrap()).abs()
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn kriging_believer_spreads_parallel_proposals() {
+    let history = run(&mut GpSampler::new(small()), 30, 5);
+    let space = zdt1_space();
+    let objs = objectives();
+    let propose = |trials: &[Trial], number: u64, believer: bool| {
+        let view = StudyView {
+            space: &space,
+            objectives: &objs,
+            trials,
+            seed: 5,
+        };
+        GpSampler::new(GpOptions {
+            kriging_believer: believer,
+            ..small()
+        })
+        .propose(&view, number)
+        .unwrap()
+        .params
+    };
+    let first = propose(&history, 30, true);
+    // Trial 30 is now RUNNING with those parameters; trial 31 is proposed.
+    let mut with_pending = history.clone();
+    let mut t = Trial::new(30, TrialState::Running);
+    t.params = first.clone();
+    with_pending.push(t);
+    let second = propose(&with_pending, 31, true);
+    let blind = propose(&with_pending, 31, false);
+    assert!(
+        distance(&first, &second) > 0.01,
+        "believer proposal {} from the pending one",
+        distance(&first, &second)
+    );
+    // Without the believer the pending point is invisible: the proposal is
+    // the same as if trial 30 did not exist.
+    assert_eq!(blind, propose(&history, 31, false));
+}
