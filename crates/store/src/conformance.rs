@@ -14,15 +14,30 @@ use std::sync::Arc;
 use paretosearch_core::{ParamValue, Params, Trial, TrialOutcome, TrialState};
 use sqlx::Connection;
 
-use crate::{open, Claim, Store, StoreError, INCOMPATIBLE_HELP};
+use crate::{open, Claim, Known, Store, StoreError, TrialCache, INCOMPATIBLE_HELP};
 
 const PG_ENV: &str = "PARETOSEARCH_TEST_POSTGRES";
+
+/// Shared hold on the test server: a test that stops and restarts it (the
+/// root package's `tests/pg_restart.rs`) takes the same file exclusively.
+fn pg_server_lock() -> std::fs::File {
+    let path = std::env::temp_dir().join("paretosearch-test-postgres.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .expect("open the test server lock file");
+    f.lock_shared().expect("lock the test server");
+    f
+}
 
 /// A fresh, empty database that any number of store handles can open.
 struct Db {
     url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
+    _lock: Option<std::fs::File>,
 }
 
 impl Db {
@@ -34,12 +49,16 @@ impl Db {
             url: format!("sqlite://{}", path.display()),
             _dir: Some(dir),
             pg: None,
+            _lock: None,
         }
     }
 
     async fn postgres() -> Option<Db> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let base = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
+        let lock = tokio::task::spawn_blocking(pg_server_lock)
+            .await
+            .expect("lock task");
         let schema = format!(
             "ps_test_{}_{}_{}",
             std::process::id(),
@@ -59,6 +78,7 @@ impl Db {
             url: format!("{base}{sep}options[search_path]={schema}"),
             _dir: None,
             pg: Some((base, schema)),
+            _lock: Some(lock),
         })
     }
 
@@ -813,6 +833,143 @@ async fn reopen_keeps_data(db: &Db) {
     assert_eq!((ts.len(), &ts[0].values), (1, &values(&[("f", 2.5)])));
 }
 
+// ---------------------------------------------------------------- reading
+
+async fn trials_since_reads_new_and_unfinished(store: Arc<dyn Store>) {
+    let s = study(&store, "since").await;
+    let other = study(&store, "since-other").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let t = new_trial(store.claim(s, "w", 100, i).await.unwrap());
+        ids.push(t.id);
+    }
+    new_trial(store.claim(other, "w", 100, 0).await.unwrap());
+    for &id in &ids[..3] {
+        store
+            .finish(
+                id,
+                &TrialOutcome::Complete(values(&[("f", 1.0)])),
+                false,
+                10,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .report(ids[4], 1, &values(&[("f", 0.5)]))
+        .await
+        .unwrap();
+
+    let all = store.trials_since(s, &Known::default()).await.unwrap();
+    assert_eq!(all, store.trials(s).await.unwrap());
+    assert_eq!(all.len(), 5);
+
+    // Holding 0..=4 with 3 and 4 unfinished: only those come back.
+    let known = Known {
+        max_number: Some(4),
+        unfinished: vec![(ids[3], 3), (ids[4], 4)],
+    };
+    let got = store.trials_since(s, &known).await.unwrap();
+    let numbers: Vec<u64> = got.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, [3, 4]);
+    assert_eq!(got[1].intermediate.len(), 1, "reports come along");
+
+    // A new trial and a finished one show up; finished old ones do not.
+    store.finish(ids[3], &fail("x"), true, 20).await.unwrap();
+    let got = store.trials_since(s, &known).await.unwrap();
+    let seen: Vec<(u64, TrialState)> = got.iter().map(|t| (t.number, t.state)).collect();
+    assert_eq!(
+        seen,
+        [
+            (3, TrialState::Fail),
+            (4, TrialState::Running),
+            (5, TrialState::Waiting)
+        ]
+    );
+    // Nothing unfinished held: only what is new.
+    let known = Known {
+        max_number: Some(5),
+        unfinished: Vec::new(),
+    };
+    assert!(store.trials_since(s, &known).await.unwrap().is_empty());
+}
+
+async fn cache_reads_each_finished_trial_once(store: Arc<dyn Store>) {
+    let s = study(&store, "cache").await;
+    let mut cache = TrialCache::new(s);
+    assert!(cache.refresh(&*store).await.unwrap().is_empty());
+    let mut finished = 0;
+    for round in 0..20i64 {
+        let t = new_trial(store.claim(s, "w", 1000, round).await.unwrap());
+        let running = new_trial(store.claim(s, "w", 1000, round).await.unwrap());
+        store
+            .finish(
+                t.id,
+                &TrialOutcome::Complete(values(&[("f", 1.0)])),
+                false,
+                round,
+            )
+            .await
+            .unwrap();
+        store
+            .finish(running.id, &fail("x"), false, round)
+            .await
+            .unwrap();
+        finished += 2;
+        let snap = cache.refresh(&*store).await.unwrap();
+        assert_eq!(*snap, store.trials(s).await.unwrap(), "round {round}");
+    }
+    // Every trial read once (they were finished when first read).
+    assert_eq!(cache.rows_read(), finished);
+
+    // A trial read while RUNNING is read again until it finishes.
+    let t = new_trial(store.claim(s, "w", 1000, 0).await.unwrap());
+    cache.refresh(&*store).await.unwrap();
+    cache.refresh(&*store).await.unwrap();
+    store.finish(t.id, &fail("x"), false, 1).await.unwrap();
+    let snap = cache.refresh(&*store).await.unwrap();
+    assert_eq!(snap.last().unwrap().state, TrialState::Fail);
+    cache.refresh(&*store).await.unwrap();
+    assert_eq!(cache.rows_read(), finished + 3);
+}
+
+async fn retried_writes_are_not_applied_twice(store: Arc<dyn Store>) {
+    let s = study(&store, "retried").await;
+    let t = new_trial(store.claim(s, "w", 10, 0).await.unwrap());
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("generation".into(), 1.into());
+    store
+        .set_params(t.id, &sample_params(), &attrs)
+        .await
+        .unwrap();
+    // The same parameters again: a retry, accepted.
+    store
+        .set_params(t.id, &sample_params(), &attrs)
+        .await
+        .unwrap();
+    store.finish(t.id, &fail("oom"), true, 77).await.unwrap();
+    // The same finish again (same state, same time): accepted, no second retry.
+    store.finish(t.id, &fail("oom"), true, 77).await.unwrap();
+    let all = store.trials(s).await.unwrap();
+    assert_eq!(all.len(), 2, "one re-queued trial, not two");
+    // Another outcome or another time is a second finish: refused.
+    assert!(matches!(
+        store.finish(t.id, &fail("oom"), true, 78).await,
+        Err(StoreError::Trial { .. })
+    ));
+    assert!(matches!(
+        store
+            .finish(
+                t.id,
+                &TrialOutcome::Complete(values(&[("f", 1.0)])),
+                false,
+                77
+            )
+            .await,
+        Err(StoreError::Trial { .. })
+    ));
+}
+
 macro_rules! suite {
     (single: $($single:ident),* ; multi: $($multi:ident),* ) => {
         mod sqlite_file {
@@ -889,7 +1046,8 @@ suite!(
     single: study_lifecycle, claim_numbers_and_budget, requeued_fail_does_not_count, requeue_is_claimed_first,
         finished_trials_are_immutable, only_failures_are_requeued, params_are_set_once,
         reports_upsert_in_step_order, heartbeats_touch_running_trials, stale_heartbeats_fail_and_requeue,
-        dead_workers_fail;
+        dead_workers_fail, trials_since_reads_new_and_unfinished, cache_reads_each_finished_trial_once,
+        retried_writes_are_not_applied_twice;
     multi: concurrent_sweeps_requeue_once, reopen_keeps_data
 );
 

@@ -66,6 +66,44 @@
 //! that died before its parameters were sampled is always re-queued with
 //! empty parameters (the claimant samples afresh): nothing was evaluated,
 //! so there is nothing to give up on.
+//!
+//! ## A database that goes away
+//!
+//! A shared PostgreSQL server gets restarted (an upgrade, a failover, a
+//! node drained under a Kubernetes pod). Every operation of the PostgreSQL
+//! backend that fails because the server cannot be reached (connection
+//! refused or reset, the server shutting down or starting up, too many
+//! clients) is retried with a doubling, jittered pause for up to
+//! [`StoreOptions::unreachable_for`] (ten minutes unless
+//! `PARETOSEARCH_DB_RETRY` says otherwise), so workers wait for the server
+//! and carry on. [`open`] waits the same way, so a worker may start before
+//! its database does.
+//!
+//! Retrying a write whose first attempt committed but whose answer was lost
+//! must not record anything twice. A finish repeated with the same outcome
+//! state and the same `now_ms` is recognised as that retry and accepted;
+//! parameters set again to the same values likewise; reports are upserts
+//! and heartbeats idempotent; a stale sweep only fails a trial whose
+//! heartbeat is still the one it saw. A claim whose answer was lost leaves
+//! a RUNNING trial nobody heartbeats, which the next sweeps recover like any
+//! other dead worker's trial (failed, re-queued, not counted).
+//!
+//! While the database was unreachable nobody could heartbeat, so right
+//! after an outage every running trial looks stale. A store that has just
+//! lived through an outage therefore judges nobody by heartbeat until
+//! `stale_after` has passed since it reconnected (the live workers have
+//! refreshed theirs by then); dead processes on the same host are still
+//! recognised at once.
+//!
+//! ## Reading a large study
+//!
+//! Samplers look at every trial before each proposal, and a study can hold
+//! tens of thousands. Finished trials never change, so a reader keeps them
+//! and asks only for what may have changed: [`Store::trials_since`] returns
+//! the trials numbered above the highest number the reader holds plus the
+//! ones it holds unfinished. Trial numbers are allocated under the study's
+//! write lock and committed in order, so a reader that has seen number `n`
+//! has seen every trial below it. [`TrialCache`] wraps this.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -73,9 +111,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use paretosearch_core::{Params, Trial, TrialOutcome};
 
+mod cache;
 mod postgres;
+mod retry;
 mod row;
 mod sqlite;
+
+pub use cache::TrialCache;
+pub use retry::{on_connection_event, ConnectionEvent};
 
 #[cfg(test)]
 mod conformance;
@@ -178,6 +221,61 @@ pub struct Recovered {
     pub requeued: Vec<u64>,
 }
 
+/// What a reader of a study already holds, for [`Store::trials_since`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Known {
+    /// The highest trial number held; `None` when nothing is held.
+    pub max_number: Option<u64>,
+    /// `(id, number)` of the held trials that were not finished (WAITING or
+    /// RUNNING) when read.
+    pub unfinished: Vec<(i64, u64)>,
+}
+
+impl Known {
+    /// Does a reader holding this need `trial` again?
+    pub fn wants(&self, trial: &Trial) -> bool {
+        match self.max_number {
+            None => true,
+            Some(m) => trial.number > m || self.unfinished.iter().any(|&(id, _)| id == trial.id),
+        }
+    }
+}
+
+/// How [`open_with`] connects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreOptions {
+    /// How long an operation keeps retrying while the database cannot be
+    /// reached before it fails (PostgreSQL).
+    pub unreachable_for: std::time::Duration,
+}
+
+/// Environment variable overriding [`StoreOptions::unreachable_for`]
+/// (a duration such as `90s` or `10m`; `0` disables the retries).
+pub const RETRY_ENV: &str = "PARETOSEARCH_DB_RETRY";
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            unreachable_for: std::time::Duration::from_secs(600),
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The defaults, with `PARETOSEARCH_DB_RETRY` applied when it holds a
+    /// duration (`600`, `90s`, `10m`, `1h`).
+    pub fn from_env() -> StoreOptions {
+        let mut o = StoreOptions::default();
+        if let Some(d) = std::env::var(RETRY_ENV)
+            .ok()
+            .and_then(|v| retry::parse_secs(&v))
+        {
+            o.unreachable_for = d;
+        }
+        o
+    }
+}
+
 /// Persistent, shared trial storage.
 ///
 /// Implementations must be safe for several processes on one database:
@@ -207,6 +305,19 @@ pub trait Store: Send + Sync {
     /// Every trial of the study, by number, with intermediate reports.
     async fn trials(&self, study_id: i64) -> Result<Vec<Trial>, StoreError>;
 
+    /// The trials a reader holding `known` needs to be up to date: those
+    /// numbered above `known.max_number` and those of `known.unfinished`
+    /// (whatever their state now), by number, with intermediate reports.
+    /// Finished trials are immutable, so the rest cannot have changed.
+    ///
+    /// The default filters [`Store::trials`]; backends override it with a
+    /// query that reads only those rows.
+    async fn trials_since(&self, study_id: i64, known: &Known) -> Result<Vec<Trial>, StoreError> {
+        let mut all = self.trials(study_id).await?;
+        all.retain(|t| known.wants(t));
+        Ok(all)
+    }
+
     /// Atomically take work: the oldest WAITING trial, else a new trial if
     /// fewer than `budget` trials count towards the budget, else
     /// `Exhausted`.
@@ -218,7 +329,9 @@ pub trait Store: Send + Sync {
         now_ms: i64,
     ) -> Result<Claim, StoreError>;
 
-    /// Record the sampled parameters (and sampler attributes) of a RUNNING trial.
+    /// Record the sampled parameters (and sampler attributes) of a RUNNING
+    /// trial. Setting the same parameters again is accepted (a retried
+    /// write); different ones are an error.
     async fn set_params(
         &self,
         trial_id: i64,
@@ -239,7 +352,9 @@ pub trait Store: Send + Sync {
 
     /// Finish a RUNNING trial. With `requeue` (only for FAIL), its
     /// parameters are queued again as a WAITING trial, which then counts
-    /// towards the budget instead.
+    /// towards the budget instead. A finish repeated with the same outcome
+    /// state and the same `now_ms` after the first one committed (a retry
+    /// whose answer was lost) is accepted and changes nothing.
     async fn finish(
         &self,
         trial_id: i64,
@@ -271,11 +386,18 @@ pub trait Store: Send + Sync {
 ///   with its parent folders when missing.
 /// * `sqlite::memory:`: a private in-memory database (tests).
 /// * `postgres://user:password@host:port/database` (or `postgresql://`).
+///
+/// Uses [`StoreOptions::from_env`].
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &StoreOptions::from_env()).await
+}
+
+/// [`open`] with explicit options.
+pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
+        Ok(Arc::new(postgres::PgStore::open(url, options).await?))
     } else {
         Err(StoreError::BadUrl {
             url: url.to_string(),

@@ -7,6 +7,11 @@
 //! allocation is serialised per study and every transaction takes its locks
 //! in the same order. Unique-key violations, serialisation failures and
 //! deadlocks are retried all the same, with backoff.
+//!
+//! Every operation also waits out a server that cannot be reached
+//! ([`crate::retry`]): the pool hands out only connections that answer a
+//! ping, and an operation that fails for want of a server is run again
+//! whole, in a new transaction.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,11 +24,14 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
+use crate::retry::Reach;
 use crate::row::{
     self, assemble, check_requeue, encode_attrs, encode_params, encode_values, stale_reason,
     sweep_requeues, to_i64, Finish, IntermediateRow, Tally, TrialRow, STUDY_COLUMNS, TRIAL_COLUMNS,
 };
-use crate::{Claim, Recovered, Store, StoreError, StudyRecord, INCOMPATIBLE_HELP};
+use crate::{
+    Claim, Known, Recovered, Store, StoreError, StoreOptions, StudyRecord, INCOMPATIBLE_HELP,
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -31,10 +39,14 @@ static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 const POOL_SIZE: u32 = 8;
 /// Attempts of an operation that keeps losing races.
 const ATTEMPTS: u32 = 12;
+/// How long one attempt waits for a connection before it counts as the
+/// server being unreachable (and is retried).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A [`Store`] on a PostgreSQL database.
 pub(crate) struct PgStore {
     pool: PgPool,
+    reach: Reach,
 }
 
 /// Is this a race another attempt can win: unique violation (23505),
@@ -62,11 +74,8 @@ where
         match op().await {
             Err(e) if attempt < ATTEMPTS && is_race(&e) => {
                 let base = 5u64 << attempt.min(6);
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.subsec_nanos() as u64)
-                    .unwrap_or(0);
-                tokio::time::sleep(Duration::from_millis(base + nanos % base)).await;
+                let pause = base + crate::retry::jitter(base);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
                 attempt += 1;
             }
             other => return other,
@@ -76,18 +85,31 @@ where
 
 impl PgStore {
     /// Connect to and migrate the database `url` names.
-    pub(crate) async fn open(url: &str) -> Result<PgStore, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+    /// The server may be down for a while ([`StoreOptions::unreachable_for`]).
+    pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<PgStore, StoreError> {
+        let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
             url: url.to_string(),
             message: e.to_string(),
         })?;
+        let reach = Reach::new(options.unreachable_for);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
-            .connect_with(options)
-            .await?;
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(connect);
         // sqlx holds an advisory lock while migrating PostgreSQL.
-        MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        reach
+            .run(|| async { Ok(MIGRATOR.run(&pool).await?) })
+            .await?;
+        Ok(PgStore { pool, reach })
+    }
+
+    /// Run `op` again while it loses races or cannot reach the server.
+    async fn retry<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        self.reach.run(|| retry_races(&op)).await
     }
 }
 
@@ -268,6 +290,9 @@ impl PgStore {
         }
         let mut conn = self.pool.acquire().await?;
         let row = trial_row(&mut conn, trial_id, false).await?;
+        if row.params == params && row.attrs == attrs {
+            return Ok(()); // a retry of a write that went through
+        }
         if row.state != TrialState::Running.as_str() {
             return Err(row.not_running("set parameters"));
         }
@@ -315,6 +340,9 @@ impl PgStore {
             lock_study(&mut tx, study_id.ok_or(StoreError::NoSuchTrial(trial_id))?).await?;
         }
         let row = trial_row(&mut tx, trial_id, true).await?;
+        if row.is_same_finish(outcome, now_ms) {
+            return Ok(()); // a retry of a finish that went through
+        }
         if row.state != TrialState::Running.as_str() {
             return Err(row.not_running("finish"));
         }
@@ -405,28 +433,35 @@ impl Store for PgStore {
         fingerprint: &str,
         spec_json: &str,
     ) -> Result<StudyRecord, StoreError> {
-        retry_races(|| self.open_study_once(name, fingerprint, spec_json)).await
+        self.retry(|| self.open_study_once(name, fingerprint, spec_json))
+            .await
     }
 
     async fn find_study(&self, name: &str) -> Result<Option<StudyRecord>, StoreError> {
-        Ok(sqlx::query_as::<_, StudyRecord>(&format!(
-            "SELECT {STUDY_COLUMNS} FROM studies WHERE name = $1"
-        ))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?)
+        self.retry(|| async {
+            Ok(sqlx::query_as::<_, StudyRecord>(&format!(
+                "SELECT {STUDY_COLUMNS} FROM studies WHERE name = $1"
+            ))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+        })
+        .await
     }
 
     async fn list_studies(&self) -> Result<Vec<StudyRecord>, StoreError> {
-        Ok(sqlx::query_as::<_, StudyRecord>(&format!(
-            "SELECT {STUDY_COLUMNS} FROM studies ORDER BY name"
-        ))
-        .fetch_all(&self.pool)
-        .await?)
+        self.retry(|| async {
+            Ok(sqlx::query_as::<_, StudyRecord>(&format!(
+                "SELECT {STUDY_COLUMNS} FROM studies ORDER BY name"
+            ))
+            .fetch_all(&self.pool)
+            .await?)
+        })
+        .await
     }
 
     async fn delete_study(&self, name: &str) -> Result<bool, StoreError> {
-        retry_races(|| async {
+        self.retry(|| async {
             let done = sqlx::query("DELETE FROM studies WHERE name = $1")
                 .bind(name)
                 .execute(&self.pool)
@@ -437,26 +472,29 @@ impl Store for PgStore {
     }
 
     async fn trials(&self, study_id: i64) -> Result<Vec<Trial>, StoreError> {
-        // One snapshot for both queries.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let trials = sqlx::query_as::<_, TrialRow>(&format!(
-            "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 ORDER BY number"
-        ))
-        .bind(study_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let reports = sqlx::query_as::<_, IntermediateRow>(
-            "SELECT i.trial_id, i.step, i.metric_values FROM intermediate i \
-             JOIN trials t ON t.id = i.trial_id WHERE t.study_id = $1 ORDER BY i.trial_id, i.step",
-        )
-        .bind(study_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        assemble(trials, reports)
+        self.trials_since(study_id, &Known::default()).await
+    }
+
+    async fn trials_since(&self, study_id: i64, known: &Known) -> Result<Vec<Trial>, StoreError> {
+        self.retry(|| async {
+            let (mut trials, mut reports) = row::changed_queries::<Postgres>(study_id, known)?;
+            // One snapshot for both queries.
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?;
+            let trials = trials
+                .build_query_as::<TrialRow>()
+                .fetch_all(&mut *tx)
+                .await?;
+            let reports = reports
+                .build_query_as::<IntermediateRow>()
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            assemble(trials, reports)
+        })
+        .await
     }
 
     async fn claim(
@@ -466,7 +504,8 @@ impl Store for PgStore {
         budget: u64,
         now_ms: i64,
     ) -> Result<Claim, StoreError> {
-        retry_races(|| self.claim_once(study_id, worker, budget, now_ms)).await
+        self.retry(|| self.claim_once(study_id, worker, budget, now_ms))
+            .await
     }
 
     async fn set_params(
@@ -477,20 +516,25 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let params = encode_params(params)?;
         let attrs = encode_attrs(attrs);
-        self.set_params_once(trial_id, &params, &attrs).await
+        self.retry(|| self.set_params_once(trial_id, &params, &attrs))
+            .await
     }
 
     async fn heartbeat(&self, trial_ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
         for chunk in trial_ids.chunks(1000) {
-            let mut q = QueryBuilder::<Postgres>::new("UPDATE trials SET heartbeat_at = ");
-            q.push_bind(now_ms)
-                .push(" WHERE state = 'RUNNING' AND id IN (");
-            let mut ids = q.separated(", ");
-            for id in chunk {
-                ids.push_bind(*id);
-            }
-            q.push(")");
-            q.build().execute(&self.pool).await?;
+            self.retry(|| async {
+                let mut q = QueryBuilder::<Postgres>::new("UPDATE trials SET heartbeat_at = ");
+                q.push_bind(now_ms)
+                    .push(" WHERE state = 'RUNNING' AND id IN (");
+                let mut ids = q.separated(", ");
+                for id in chunk {
+                    ids.push_bind(*id);
+                }
+                q.push(")");
+                q.build().execute(&self.pool).await?;
+                Ok(())
+            })
+            .await?;
         }
         Ok(())
     }
@@ -503,7 +547,8 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let step = to_i64("step", step)?;
         let values = encode_values(values);
-        retry_races(|| self.report_once(trial_id, step, &values)).await
+        self.retry(|| self.report_once(trial_id, step, &values))
+            .await
     }
 
     async fn finish(
@@ -513,12 +558,13 @@ impl Store for PgStore {
         requeue: bool,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        retry_races(|| self.finish_once(trial_id, outcome, requeue, now_ms)).await
+        self.retry(|| self.finish_once(trial_id, outcome, requeue, now_ms))
+            .await
     }
 
     async fn enqueue(&self, study_id: i64, params: &Params) -> Result<u64, StoreError> {
         let params = encode_params(params)?;
-        retry_races(|| self.enqueue_once(study_id, &params)).await
+        self.retry(|| self.enqueue_once(study_id, &params)).await
     }
 
     async fn fail_stale(
@@ -529,20 +575,26 @@ impl Store for PgStore {
         retries: u32,
         is_dead: &(dyn for<'w> Fn(&'w str) -> bool + Send + Sync),
     ) -> Result<Recovered, StoreError> {
-        let running = sqlx::query_as::<_, TrialRow>(&format!(
-            "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND state = 'RUNNING' ORDER BY number"
-        ))
-        .bind(study_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let running = self
+            .retry(|| async {
+                Ok(sqlx::query_as::<_, TrialRow>(&format!(
+                    "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND state = 'RUNNING' ORDER BY number"
+                ))
+                .bind(study_id)
+                .fetch_all(&self.pool)
+                .await?)
+            })
+            .await?;
+        let stale_after_ms = row::after_outage(stale_after_ms, now_ms, self.reach.restored_at());
         let mut recovered = Recovered::default();
         for row in running {
             let Some(reason) = stale_reason(&row, now_ms, stale_after_ms, is_dead) else {
                 continue;
             };
             let requeue = sweep_requeues(&row, retries);
-            if let Some(retry) =
-                retry_races(|| self.fail_one(&row, &reason, requeue, now_ms)).await?
+            if let Some(retry) = self
+                .retry(|| self.fail_one(&row, &reason, requeue, now_ms))
+                .await?
             {
                 recovered.failed.push(row.trial_number());
                 recovered.requeued.extend(retry);

@@ -121,6 +121,13 @@ impl TrialRow {
         })
     }
 
+    /// Is this trial already finished exactly as `outcome` at `now_ms`
+    /// would finish it? Then a finish is the retry of one that committed
+    /// while its answer was lost.
+    pub fn is_same_finish(&self, outcome: &TrialOutcome, now_ms: i64) -> bool {
+        self.finished_at == Some(now_ms) && self.state == outcome.state().as_str()
+    }
+
     /// The error for an attempt to change this trial when it is no longer
     /// RUNNING.
     pub fn not_running(&self, action: &str) -> StoreError {
@@ -297,6 +304,17 @@ pub(crate) fn stale_reason<F: Fn(&str) -> bool + ?Sized>(
     None
 }
 
+/// The heartbeat grace a sweep applies: `stale_after_ms`, except during
+/// the `stale_after_ms` after this store reconnected from an outage
+/// (`restored_at`), when nobody could heartbeat and nobody is judged by
+/// heartbeat (dead processes on this host are still recognised).
+pub(crate) fn after_outage(stale_after_ms: i64, now_ms: i64, restored_at: Option<i64>) -> i64 {
+    match restored_at {
+        Some(t) if now_ms.saturating_sub(t) < stale_after_ms => i64::MAX,
+        _ => stale_after_ms,
+    }
+}
+
 /// Does a sweep re-queue this failed trial? While retries remain, and
 /// always when nothing was sampled yet.
 pub(crate) fn sweep_requeues(row: &TrialRow, retries: u32) -> bool {
@@ -315,4 +333,85 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Most ids listed in one `id IN (...)`; beyond, [`push_changed`] re-reads
+/// the range from the lowest unfinished number instead.
+const MAX_LISTED_IDS: usize = 500;
+
+/// Append to `q` the condition selecting, among trials aliased `t`, those
+/// a reader holding `known` needs ([`crate::Store::trials_since`]).
+pub(crate) fn push_changed<'a, DB>(
+    q: &mut sqlx::QueryBuilder<'a, DB>,
+    study_id: i64,
+    known: &crate::Known,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push("t.study_id = ").push_bind(study_id);
+    let Some(max) = known.max_number else {
+        return Ok(());
+    };
+    q.push(" AND (t.number > ")
+        .push_bind(to_i64("trial number", max)?);
+    if known.unfinished.len() > MAX_LISTED_IDS {
+        let lowest = known
+            .unfinished
+            .iter()
+            .map(|&(_, n)| n)
+            .min()
+            .unwrap_or(max);
+        q.push(" OR t.number >= ")
+            .push_bind(to_i64("trial number", lowest)?);
+    } else if !known.unfinished.is_empty() {
+        q.push(" OR t.id IN (");
+        let mut ids = q.separated(", ");
+        for &(id, _) in &known.unfinished {
+            ids.push_bind(id);
+        }
+        q.push(")");
+    }
+    q.push(")");
+    Ok(())
+}
+
+/// The `trials_since` queries: trial rows by number, then their reports by
+/// trial and step.
+pub(crate) fn changed_queries<'a, DB>(
+    study_id: i64,
+    known: &crate::Known,
+) -> Result<(sqlx::QueryBuilder<'a, DB>, sqlx::QueryBuilder<'a, DB>), StoreError>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let cols: String = TRIAL_COLUMNS
+        .split(',')
+        .map(|c| format!("t.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut trials = sqlx::QueryBuilder::new(format!("SELECT {cols} FROM trials t WHERE "));
+    push_changed(&mut trials, study_id, known)?;
+    trials.push(" ORDER BY t.number");
+    let mut reports = sqlx::QueryBuilder::new(
+        "SELECT i.trial_id, i.step, i.metric_values FROM intermediate i \
+         JOIN trials t ON t.id = i.trial_id WHERE ",
+    );
+    push_changed(&mut reports, study_id, known)?;
+    reports.push(" ORDER BY i.trial_id, i.step");
+    Ok((trials, reports))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nobody_is_judged_by_heartbeat_right_after_an_outage() {
+        assert_eq!(after_outage(5_000, 100_000, None), 5_000);
+        assert_eq!(after_outage(5_000, 100_000, Some(97_000)), i64::MAX);
+        assert_eq!(after_outage(5_000, 100_000, Some(95_000)), 5_000);
+    }
 }

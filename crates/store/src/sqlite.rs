@@ -23,7 +23,7 @@ use crate::row::{
     self, assemble, check_requeue, encode_attrs, encode_params, encode_values, stale_reason,
     sweep_requeues, to_i64, Finish, IntermediateRow, Tally, TrialRow, STUDY_COLUMNS, TRIAL_COLUMNS,
 };
-use crate::{Claim, Recovered, Store, StoreError, StudyRecord, INCOMPATIBLE_HELP};
+use crate::{Claim, Known, Recovered, Store, StoreError, StudyRecord, INCOMPATIBLE_HELP};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -355,6 +355,9 @@ impl SqliteStore {
         }
         let mut conn = self.pool.acquire().await?;
         let row = trial_row(&mut conn, trial_id).await?;
+        if row.params == params && row.attrs == attrs {
+            return Ok(()); // a retry of a write that went through
+        }
         if row.state != TrialState::Running.as_str() {
             return Err(row.not_running("set parameters"));
         }
@@ -406,6 +409,9 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let row = trial_row(&mut tx, trial_id).await?;
+        if row.is_same_finish(outcome, now_ms) {
+            return Ok(()); // a retry of a finish that went through
+        }
         if row.state != TrialState::Running.as_str() {
             return Err(row.not_running("finish"));
         }
@@ -531,22 +537,22 @@ impl Store for SqliteStore {
     }
 
     async fn trials(&self, study_id: i64) -> Result<Vec<Trial>, StoreError> {
+        self.trials_since(study_id, &Known::default()).await
+    }
+
+    async fn trials_since(&self, study_id: i64, known: &Known) -> Result<Vec<Trial>, StoreError> {
         retry_busy(|| async {
+            let (mut trials, mut reports) = row::changed_queries::<Sqlite>(study_id, known)?;
             // One read transaction: both queries see the same snapshot.
             let mut tx = self.pool.begin().await?;
-            let trials = sqlx::query_as::<_, TrialRow>(&format!(
-                "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? ORDER BY number"
-            ))
-            .bind(study_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let reports = sqlx::query_as::<_, IntermediateRow>(
-                "SELECT i.trial_id, i.step, i.metric_values FROM intermediate i \
-                 JOIN trials t ON t.id = i.trial_id WHERE t.study_id = ? ORDER BY i.trial_id, i.step",
-            )
-            .bind(study_id)
-            .fetch_all(&mut *tx)
-            .await?;
+            let trials = trials
+                .build_query_as::<TrialRow>()
+                .fetch_all(&mut *tx)
+                .await?;
+            let reports = reports
+                .build_query_as::<IntermediateRow>()
+                .fetch_all(&mut *tx)
+                .await?;
             tx.commit().await?;
             assemble(trials, reports)
         })
