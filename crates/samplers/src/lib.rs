@@ -35,6 +35,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub mod gp;
 pub mod nsga2;
+pub mod pruners;
 pub mod random;
 pub mod tpe;
 
