@@ -5,11 +5,15 @@
 //!
 //! Add a sampler by adding one line to `SAMPLERS`.
 
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use paretosearch_core::{
     Direction, Distribution, Objective, Objectives, Param, SearchSpace, Trial, TrialState,
 };
-use paretosearch_samplers::{Nsga2Sampler, RandomSampler, Sampler, StudyView, TpeSampler};
+use paretosearch_samplers::{
+    AutoSampler, GpSampler, Nsga2Sampler, RandomSampler, Sampler, StudyView, TpeSampler,
+};
 
 type Factory = fn() -> Box<dyn Sampler>;
 
@@ -18,6 +22,8 @@ const SAMPLERS: &[(&str, Factory)] = &[
     ("random", || Box::new(RandomSampler)),
     ("tpe", || Box::new(TpeSampler::default())),
     ("nsga2", || Box::new(Nsga2Sampler::default())),
+    ("gp", || Box::new(GpSampler::default())),
+    ("auto", || Box::new(AutoSampler::default())),
 ];
 
 const SIZES: &[u64] = &[100, 1_000, 5_000, 10_000];
@@ -70,7 +76,7 @@ fn zdt1_study(n: u64) -> (SearchSpace, Objectives, Vec<Trial>) {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("propose");
-    group.sample_size(20);
+    group.sample_size(10);
     for &n in SIZES {
         let (space, objectives, trials) = zdt1_study(n);
         let view = StudyView {

@@ -33,12 +33,14 @@ use paretosearch_core::{Objectives, Params, SearchSpace, Trial};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub mod auto;
 pub mod gp;
 pub mod nsga2;
 pub mod pruners;
 pub mod random;
 pub mod tpe;
 
+pub use auto::AutoSampler;
 pub use gp::GpSampler;
 pub use nsga2::Nsga2Sampler;
 pub use random::{RandomSampler, SobolSampler};
@@ -114,12 +116,14 @@ pub fn option<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, SamplerError> {
     match options.get(key) {
         None => Ok(None),
-        Some(v) => v.clone().try_into().map(Some).map_err(|e: toml::de::Error| {
-            SamplerError::BadOption {
+        Some(v) => v
+            .clone()
+            .try_into()
+            .map(Some)
+            .map_err(|e: toml::de::Error| SamplerError::BadOption {
                 key: key.to_string(),
                 message: e.message().to_string(),
-            }
-        }),
+            }),
     }
 }
 
@@ -137,7 +141,7 @@ pub fn reject_unknown(options: &toml::Table, known: &[&str]) -> Result<(), Sampl
 }
 
 /// Names of the sampler kinds [`build`] knows.
-pub const KINDS: &[&str] = &["random", "sobol", "tpe", "nsga2", "gp"];
+pub const KINDS: &[&str] = &["random", "sobol", "tpe", "nsga2", "gp", "auto"];
 
 /// Build the sampler a `[sampler]` table describes.
 pub fn build(spec: &SamplerSpec) -> Result<Box<dyn Sampler>, SamplerError> {
@@ -147,6 +151,7 @@ pub fn build(spec: &SamplerSpec) -> Result<Box<dyn Sampler>, SamplerError> {
         "tpe" => Ok(Box::new(TpeSampler::from_options(&spec.options)?)),
         "nsga2" => Ok(Box::new(Nsga2Sampler::from_options(&spec.options)?)),
         "gp" => Ok(Box::new(GpSampler::from_options(&spec.options)?)),
+        "auto" => Ok(Box::new(AutoSampler::from_options(&spec.options)?)),
         other => Err(SamplerError::UnknownKind(other.to_string())),
     }
 }
