@@ -20,6 +20,13 @@ pub enum Command {
     ///
     /// Example: `paretosearch run studies/zdt1.toml --trials 50 --workers 2`
     Run(RunArgs),
+    /// Join a study shared through PostgreSQL (or a SQLite file) from any
+    /// machine and run its trials until the budget is spent. Start as many
+    /// as you like, anywhere; they share the budget. Refuses to create a
+    /// study that does not exist unless given `--create`.
+    ///
+    /// Example: `paretosearch worker study.toml --storage postgres://user:pw@db/studies --create`
+    Worker(WorkerArgs),
     /// Show trial counts, the Pareto set and the best trial per objective.
     ///
     /// Example: `paretosearch status studies/zdt1.toml --json`
@@ -66,6 +73,17 @@ pub struct RunArgs {
     /// Print nothing but errors and the final summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Create the study when the storage holds none of this name (every
+    /// worker of a job array may pass it: creation is atomic).
+    #[arg(long)]
+    pub create: bool,
 }
 
 /// `status`.

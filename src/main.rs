@@ -51,6 +51,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Run(args) => run::run(args).await,
+            Command::Worker(args) => run::worker(args).await,
             Command::Status(args) => status::status(args).await,
             Command::Export(args) => export::export(args).await,
             Command::Bench(args) => bench::bench(args),

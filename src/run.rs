@@ -22,10 +22,10 @@ use paretosearch_core::spec::parse_duration;
 use paretosearch_core::{StudySpec, Trial, TrialOutcome, TrialState};
 use paretosearch_runner::{Job, Reporter, Runner, Verdict};
 use paretosearch_samplers::{Sampler, StudyView};
-use paretosearch_store::{Claim, Store};
+use paretosearch_store::{Claim, ConnectionEvent, Store, TrialCache};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, WorkerArgs};
 use crate::status::print_summary;
 use crate::study;
 use crate::util::{fmt_num, now_ms, summarize, trial_seed, worker_id, worker_is_dead};
@@ -44,10 +44,46 @@ struct Ctx {
     active: Mutex<HashSet<i64>>,
     logs_dir: std::path::PathBuf,
     progress: Progress,
+    /// The study's trials, read incrementally (finished ones once).
+    cache: tokio::sync::Mutex<TrialCache>,
+}
+
+/// Environment variable naming this machine in worker ids, for containers
+/// that share a host name but not a process namespace (pids could then be
+/// mistaken for those of another container).
+pub const HOSTNAME_ENV: &str = "PARETOSEARCH_HOSTNAME";
+
+/// This process's worker id: `host:pid:start_ms`, the host from
+/// `PARETOSEARCH_HOSTNAME` when set.
+fn this_worker() -> String {
+    match std::env::var(HOSTNAME_ENV) {
+        Ok(h) if !h.trim().is_empty() => {
+            format!("{}:{}:{}", h.trim(), std::process::id(), now_ms())
+        }
+        _ => worker_id(),
+    }
+}
+
+/// The study's trials, up to date: only new and unfinished trials are read.
+async fn load_trials(ctx: &Ctx) -> Result<Arc<Vec<Trial>>> {
+    Ok(ctx.cache.lock().await.refresh(&*ctx.store).await?)
+}
+
+/// `paretosearch worker`: join an existing study (or create it with
+/// `--create`) and run its trials until the budget is spent, with one plain
+/// log line per trial.
+pub async fn worker(args: WorkerArgs) -> Result<ExitCode> {
+    let mut run_args = args.run;
+    run_args.plain = true;
+    run_inner(run_args, !args.create).await
 }
 
 /// Run or resume a study.
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
+    run_inner(args, false).await
+}
+
+async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     let prepared = study::prepare(&args.study)?;
     let budget = args.trials.unwrap_or(prepared.spec.budget.trials);
     if budget == 0 {
@@ -75,10 +111,30 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
                 .error_at(&["sampler", &key], e.to_string(), None),
         )
     })?;
+    paretosearch_store::on_connection_event(|e| match e {
+        ConnectionEvent::Lost { error, retry_for } => eprintln!(
+            "warning: the database cannot be reached ({error}); retrying for up to {}",
+            humantime::format_duration(*retry_for)
+        ),
+        ConnectionEvent::Restored { after } => eprintln!(
+            "the database answers again (after {:.1} s)",
+            after.as_secs_f64()
+        ),
+        _ => {}
+    });
     let loaded = prepared.connect().await?;
+    if must_exist && loaded.store.find_study(&loaded.spec.name).await?.is_none() {
+        return Err(BadInput(format!(
+            "storage {} holds no study named `{}`; a worker joins an existing study (fix: pass --create to create it, or start it with `paretosearch run {}`)",
+            loaded.storage_url,
+            loaded.spec.name,
+            args.study.study.display()
+        ))
+        .into());
+    }
     let record = loaded.open_study().await?;
     let logs_dir = loaded.dir.join(format!("{}-logs", loaded.spec.name));
-    let worker = worker_id();
+    let worker = this_worker();
     let plain = args.plain || !std::io::stdout().is_terminal();
     let ctx = Arc::new(Ctx {
         store: loaded.store.clone(),
@@ -93,10 +149,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         logs_dir,
         progress: Progress::new(budget, plain, args.quiet),
         spec: loaded.spec,
+        cache: tokio::sync::Mutex::new(TrialCache::new(record.id)),
     });
 
     sweep_stale(&ctx).await?;
-    let trials = ctx.store.trials(ctx.study_id).await?;
+    let trials = load_trials(&ctx).await?;
     ctx.progress.update(&trials, &ctx.spec);
     ctx.progress.line(&format!(
         "study `{}`: {} of {} trials finished; running with {} worker{} (storage {})",
@@ -152,7 +209,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(e) = first_err {
         return Err(e);
     }
-    let trials = ctx.store.trials(ctx.study_id).await?;
+    let trials = load_trials(&ctx).await?;
     let summary = summarize(&trials, &ctx.spec.objectives);
     let reason = ctx.stop_reason.lock().unwrap().clone();
     if !args.quiet || reason.is_some() {
@@ -311,7 +368,9 @@ async fn worker_loop(ctx: Arc<Ctx>, _slot: usize) -> Result<()> {
 
 async fn run_trial(ctx: &Arc<Ctx>, trial: &Trial) -> Result<()> {
     let params = if trial.params.is_empty() {
-        let trials = ctx.store.trials(ctx.study_id).await?;
+        // Every trial, RUNNING ones of other workers included, so samplers
+        // can account for work in flight.
+        let trials = load_trials(ctx).await?;
         let sampler = ctx.sampler.clone();
         let spec = ctx.spec.clone();
         let number = trial.number;
@@ -399,7 +458,7 @@ async fn run_trial(ctx: &Arc<Ctx>, trial: &Trial) -> Result<()> {
         ));
         return Ok(());
     }
-    let trials = ctx.store.trials(ctx.study_id).await?;
+    let trials = load_trials(ctx).await?;
     ctx.progress.update(&trials, &ctx.spec);
     ctx.progress.trial_line(
         trial.number,

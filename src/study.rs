@@ -166,7 +166,7 @@ impl LoadedStudy {
 }
 
 /// Build the runner of a spec.
-pub fn build_runner(spec: &StudySpec) -> Result<Arc<dyn Runner>> {
+pub fn build_runner(spec: &StudySpec, workers: usize) -> Result<Arc<dyn Runner>> {
     match &spec.runner {
         // The spec already resolved `workdir` against the study file's folder.
         RunnerSpec::Command(c) => Ok(Arc::new(CommandRunner::new(c.clone()))),
@@ -174,11 +174,22 @@ pub fn build_runner(spec: &StudySpec) -> Result<Arc<dyn Runner>> {
             Ok(r) => Ok(Arc::new(r)),
             Err(e) => Err(located(spec, &["runner", "problem"], &e.to_string(), None).into()),
         },
+        RunnerSpec::Other { kind, options } if kind == "torch" => {
+            let runner = paretosearch_torch::TorchRunner::from_options(
+                options,
+                &spec.origin,
+                spec.seed,
+                &spec.space,
+                &spec.objectives,
+            )?;
+            runner.set_workers(workers);
+            Ok(Arc::new(runner))
+        }
         RunnerSpec::Other { kind, .. } => Err(located(
             spec,
             &["runner", "kind"],
             &format!("unknown runner kind `{kind}`"),
-            Some("use \"command\" or \"builtin\""),
+            Some("use \"command\", \"builtin\" or \"torch\""),
         )
         .into()),
     }
