@@ -40,6 +40,10 @@ pub enum Command {
     ///
     /// Example: `paretosearch bench --problem zdt1 --sampler random --trials 200 --seed 0`
     Bench(BenchArgs),
+    /// Report the libtorch version, CUDA availability and devices.
+    ///
+    /// Example: `paretosearch doctor`
+    Doctor,
 }
 
 /// Options shared by every command that reads a study.

@@ -55,6 +55,11 @@ fn main() -> ExitCode {
             Command::Status(args) => status::status(args).await,
             Command::Export(args) => export::export(args).await,
             Command::Bench(args) => bench::bench(args),
+            Command::Doctor => {
+                println!("paretosearch {}", env!("CARGO_PKG_VERSION"));
+                println!("{}", paretosearch_torch::doctor());
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     // Do not wait for detached blocking work (e.g. a runner that ignores

@@ -98,7 +98,7 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
         None => prepared.spec.budget.timeout,
     };
     // Build everything that can fail on bad input before touching the store.
-    let runner = study::build_runner(&prepared.spec)?;
+    let runner = study::build_runner(&prepared.spec, workers)?;
     let sampler = paretosearch_samplers::build(&prepared.spec.sampler).map_err(|e| {
         let key = match &e {
             paretosearch_samplers::SamplerError::BadOption { key, .. } => key.clone(),
