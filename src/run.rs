@@ -19,8 +19,9 @@ use anyhow::{anyhow, Context, Result};
 use async_trait::async_trait;
 use indicatif::{ProgressBar, ProgressStyle};
 use paretosearch_core::spec::parse_duration;
-use paretosearch_core::{StudySpec, Trial, TrialOutcome, TrialState};
+use paretosearch_core::{Intermediate, Params, StudySpec, Trial, TrialOutcome, TrialState};
 use paretosearch_runner::{Job, Reporter, Runner, Verdict};
+use paretosearch_samplers::pruners::{self, Pruning, CHEAP_ATTR};
 use paretosearch_samplers::{Sampler, StudyView};
 use paretosearch_store::{Claim, ConnectionEvent, Store, TrialCache};
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,8 @@ struct Ctx {
     progress: Progress,
     /// The study's trials, read incrementally (finished ones once).
     cache: tokio::sync::Mutex<TrialCache>,
+    /// `[pruner]`: early stopping and partial-order pruning.
+    pruning: Pruning,
 }
 
 /// Environment variable naming this machine in worker ids, for containers
@@ -111,6 +114,18 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
                 .error_at(&["sampler", &key], e.to_string(), None),
         )
     })?;
+    let pruning = pruners::build(
+        prepared.spec.pruner.as_ref(),
+        &prepared.spec.space,
+        &prepared.spec.objectives,
+    )
+    .map_err(|e| {
+        anyhow::Error::from(prepared.spec.origin.error_at(
+            &["pruner", e.key()],
+            e.to_string(),
+            None,
+        ))
+    })?;
     paretosearch_store::on_connection_event(|e| match e {
         ConnectionEvent::Lost { error, retry_for } => eprintln!(
             "warning: the database cannot be reached ({error}); retrying for up to {}",
@@ -150,6 +165,7 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
         progress: Progress::new(budget, plain, args.quiet),
         spec: loaded.spec,
         cache: tokio::sync::Mutex::new(TrialCache::new(record.id)),
+        pruning,
     });
 
     sweep_stale(&ctx).await?;
@@ -367,6 +383,9 @@ async fn worker_loop(ctx: Arc<Ctx>, _slot: usize) -> Result<()> {
 }
 
 async fn run_trial(ctx: &Arc<Ctx>, trial: &Trial) -> Result<()> {
+    let mut cheap: Option<BTreeMap<String, f64>> = None;
+    let mut skipped: Option<TrialOutcome> = None;
+    let started = Instant::now();
     let params = if trial.params.is_empty() {
         // Every trial, RUNNING ones of other workers included, so samplers
         // can account for work in flight.
@@ -398,38 +417,69 @@ async fn run_trial(ctx: &Arc<Ctx>, trial: &Trial) -> Result<()> {
                 ));
             }
         };
+        // Profile phase: measure the cheap objectives without training, keep
+        // them with the trial, and skip the candidate if partial-order
+        // pruning finds it dominated.
+        let mut attrs = proposal.attrs;
+        if ctx.pruning.needs_profile(&ctx.spec.objectives) {
+            cheap = profile(ctx, trial, &proposal.params).await;
+            if let Some(c) = &cheap {
+                attrs.insert(CHEAP_ATTR.into(), serde_json::json!(c));
+            }
+        }
         ctx.store
-            .set_params(trial.id, &proposal.params, &proposal.attrs)
+            .set_params(trial.id, &proposal.params, &attrs)
             .await?;
+        if let (Some(po), Some(c)) = (&ctx.pruning.partial_order, &cheap) {
+            let trials = load_trials(ctx).await?;
+            skipped = po
+                .check(
+                    &ctx.spec.space,
+                    &ctx.spec.objectives,
+                    &trials,
+                    &proposal.params,
+                    c,
+                )
+                .map(|reason| TrialOutcome::Pruned {
+                    values: c.clone(),
+                    step: None,
+                    reason,
+                });
+        }
         proposal.params
     } else {
+        // Re-queued or enqueued parameters are trained as they are; the
+        // dominated pruner still gets their cheap measurements.
+        if ctx.pruning.needs_profile(&ctx.spec.objectives) {
+            cheap = profile(ctx, trial, &trial.params).await;
+        }
         trial.params.clone()
     };
 
-    let job = Job {
-        study: ctx.spec.name.clone(),
-        trial: trial.number,
-        params,
-        seed: trial_seed(ctx.spec.seed, trial.number),
-        objectives: ctx
-            .spec
-            .objectives
-            .names()
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        log_path: Some(ctx.logs_dir.join(format!("trial-{:05}.log", trial.number))),
-    };
+    let job = job_for(ctx, trial, params.clone());
+    let mut me = trial.clone();
+    me.params = params;
+    if let Some(c) = &cheap {
+        me.attrs.insert(CHEAP_ATTR.into(), serde_json::json!(c));
+    }
     let reporter = StoreReporter {
-        store: ctx.store.clone(),
-        trial_id: trial.id,
+        ctx: ctx.clone(),
+        trial: me,
     };
-    let started = Instant::now();
-    let outcome = ctx
-        .runner
-        .run(job, &reporter, ctx.cancel.child_token())
-        .await
-        .validated(&ctx.spec.objectives);
+    let mut outcome = match skipped {
+        Some(o) => o,
+        None => ctx
+            .runner
+            .run(job, &reporter, ctx.cancel.child_token())
+            .await
+            .validated(&ctx.spec.objectives),
+    };
+    // A trial stopped early keeps its cheap measurements with its values.
+    if let (TrialOutcome::Pruned { values, .. }, Some(c)) = (&mut outcome, &cheap) {
+        for (k, v) in c {
+            values.entry(k.clone()).or_insert(*v);
+        }
+    }
     let interrupted = ctx.cancel.is_cancelled()
         && matches!(&outcome, TrialOutcome::Fail { reason } if reason.starts_with("interrupted"));
     let outcome = match (interrupted, outcome) {
@@ -470,18 +520,93 @@ async fn run_trial(ctx: &Arc<Ctx>, trial: &Trial) -> Result<()> {
     Ok(())
 }
 
+/// The job of `trial` with `params`.
+fn job_for(ctx: &Ctx, trial: &Trial, params: Params) -> Job {
+    Job {
+        study: ctx.spec.name.clone(),
+        trial: trial.number,
+        params,
+        seed: trial_seed(ctx.spec.seed, trial.number),
+        objectives: ctx
+            .spec
+            .objectives
+            .names()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        log_path: Some(ctx.logs_dir.join(format!("trial-{:05}.log", trial.number))),
+    }
+}
+
+/// The runner's profile phase: the cheap objectives of `params`, measured
+/// without training. `None` when the runner cannot profile or the profile
+/// failed (the trial is then trained and judged without them).
+async fn profile(ctx: &Ctx, trial: &Trial, params: &Params) -> Option<BTreeMap<String, f64>> {
+    let mut job = job_for(ctx, trial, params.clone());
+    job.objectives = ctx
+        .spec
+        .objectives
+        .iter()
+        .filter(|o| o.cheap)
+        .map(|o| o.name.clone())
+        .collect();
+    match ctx.runner.profile(job.clone()).await? {
+        Ok(values) => Some(
+            values
+                .into_iter()
+                .filter(|(k, v)| v.is_finite() && job.objectives.contains(k))
+                .collect(),
+        ),
+        Err(e) => {
+            ctx.progress.line(&format!(
+                "trial {}: profiling the cheap objectives failed ({e}); training it unpruned",
+                trial.number
+            ));
+            None
+        }
+    }
+}
+
+/// Stores intermediate reports and asks the early-stopping pruner.
 struct StoreReporter {
-    store: Arc<dyn Store>,
-    trial_id: i64,
+    ctx: Arc<Ctx>,
+    /// The running trial (parameters, cheap measurements).
+    trial: Trial,
 }
 
 #[async_trait]
 impl Reporter for StoreReporter {
     async fn report(&self, step: u64, values: &BTreeMap<String, f64>) -> Verdict {
+        let ctx = &self.ctx;
         // A lost intermediate report must not kill the trial: it only
         // weakens pruning, so errors are ignored here.
-        let _ = self.store.report(self.trial_id, step, values).await;
-        Verdict::Continue
+        let _ = ctx.store.report(self.trial.id, step, values).await;
+        let Some(pruner) = &ctx.pruning.early else {
+            return Verdict::Continue;
+        };
+        let Ok(trials) = load_trials(ctx).await else {
+            return Verdict::Continue;
+        };
+        let mut me = self.trial.clone();
+        if let Some(stored) = trials.iter().find(|t| t.id == self.trial.id) {
+            me.intermediate = stored.intermediate.clone();
+        }
+        // The report just made, even if the store lost it.
+        me.intermediate.retain(|r| r.step < step);
+        me.intermediate.push(Intermediate {
+            step,
+            values: values.clone(),
+        });
+        let view = StudyView {
+            space: &ctx.spec.space,
+            objectives: &ctx.spec.objectives,
+            trials: &trials,
+            seed: ctx.spec.seed,
+        };
+        match pruner.prune(&view, &me) {
+            Some(reason) => Verdict::Stop(reason),
+            None => Verdict::Continue,
+        }
     }
 }
 

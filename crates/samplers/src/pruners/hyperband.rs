@@ -277,6 +277,9 @@ mod tests {
         assert_eq!(p.prune(&view(&space, &o, &trials), &t), None);
         // Alone at a rung: goes on.
         let lone = running(20, "accuracy", &[0.1]);
-        assert_eq!(p.prune(&view(&space, &o, std::slice::from_ref(&lone)), &lone), None);
+        assert_eq!(
+            p.prune(&view(&space, &o, std::slice::from_ref(&lone)), &lone),
+            None
+        );
     }
 }

@@ -1,0 +1,256 @@
+//! End-to-end tests of pruning: a command-runner study with a fake training
+//! script whose learning curves are known, checking that trials are stopped
+//! (PRUNED, with reason and step), that their processes are really gone, and
+//! that partial-order pruning skips candidates without training them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn ps(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paretosearch"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("paretosearch starts")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn export(study: &Path) -> Vec<Value> {
+    let o = ps(&["export", study.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn pid_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // A zombie has exited; only its process-table entry is left.
+    !stat
+        .rsplit_once(')')
+        .is_some_and(|r| r.1.trim_start().starts_with('Z'))
+}
+
+/// Trial 0 trains well and fast (5 epochs to 0.95, latency 1). Every other
+/// trial is slow (latency 2) and flat at 0.5, and would train for 200
+/// epochs of 50 ms: dominated by trial 0 as soon as the pruner may decide.
+/// Each training writes its pid to `pids/<trial>` and, if it ever
+/// finishes, `done/<trial>`.
+const EARLY: &str = r#"import json, os, sys, time
+trial = int(os.environ["PARETOSEARCH_TRIAL"])
+if sys.argv[1:] == ["--profile"]:
+    print(json.dumps({"latency": 1.0 if trial == 0 else 2.0}))
+    sys.exit(0)
+open(f"pids/{trial}", "w").write(str(os.getpid()))
+epochs = 5 if trial == 0 else 200
+for e in range(1, epochs + 1):
+    acc = 0.95 - 0.3 * 0.5 ** e if trial == 0 else 0.5 + 0.001 * (e % 2)
+    print(json.dumps({"step": e, "accuracy": acc}), flush=True)
+    time.sleep(0.0 if trial == 0 else 0.05)
+open(f"done/{trial}", "w").write("")
+print(json.dumps({"accuracy": acc, "latency": 1.0 if trial == 0 else 2.0}))
+"#;
+
+const EARLY_STUDY: &str = r#"
+[study]
+name = "early"
+seed = 5
+
+[[objectives]]
+name = "accuracy"
+direction = "maximize"
+
+[[objectives]]
+name = "latency"
+direction = "minimize"
+cheap = true
+
+[search_space]
+x = { type = "float", low = 0.0, high = 1.0 }
+
+[pruner]
+kind = "dominated"
+warmup_steps = 2
+
+[runner]
+kind = "command"
+command = ["python3", "train.py"]
+profile_command = ["python3", "train.py", "--profile"]
+timeout = "2m"
+grace = "1s"
+
+[budget]
+trials = 4
+workers = 1
+"#;
+
+#[test]
+fn dominated_trials_are_stopped_and_their_processes_terminated() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "train.py", EARLY);
+    std::fs::create_dir(d.path().join("pids")).unwrap();
+    std::fs::create_dir(d.path().join("done")).unwrap();
+    let study = write(d.path(), "early.toml", EARLY_STUDY);
+    let o = ps(&["run", study.to_str().unwrap(), "--plain"]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let trials = export(&study);
+    assert_eq!(trials.len(), 4);
+    assert_eq!(trials[0]["state"], "COMPLETE", "{:#?}", trials[0]);
+    for t in &trials[1..] {
+        let n = t["number"].as_u64().unwrap();
+        assert_eq!(t["state"], "PRUNED", "{t:#?}");
+        let reason = t["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("dominated at step 3 by trial 0"),
+            "{reason}"
+        );
+        // It keeps its last values, the cheap measurement included, and its
+        // reports stop at the step it was stopped at.
+        assert_eq!(t["values"]["latency"], 2.0, "{t:#?}");
+        assert!(t["values"]["accuracy"].as_f64().unwrap() < 0.51);
+        let steps = t["intermediate"].as_array().unwrap();
+        assert_eq!(steps.last().unwrap()["step"], 3, "{t:#?}");
+        // The training process is gone and never got to its end.
+        let pid: u32 = std::fs::read_to_string(d.path().join(format!("pids/{n}")))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(!pid_alive(pid), "trial {n}'s process {pid} still runs");
+        assert!(!d.path().join(format!("done/{n}")).exists());
+    }
+}
+
+/// `kind` y trains to 0.95 at latency 0.5; `kind` x plateaus at 0.9 whatever
+/// its width, at latency = width. Once a y and a wide-enough x are trained,
+/// every narrower x is dominated by y before it trains. Training writes
+/// `ran/<trial>`.
+const PO: &str = r#"import json, os, sys
+p = json.loads(os.environ["PARETOSEARCH_PARAMS"])
+lat = 0.5 if p["kind"] == "y" else float(p["width"])
+if sys.argv[1:] == ["--profile"]:
+    print(json.dumps({"latency": lat}))
+    sys.exit(0)
+open(f"ran/{os.environ['PARETOSEARCH_TRIAL']}", "w").write("")
+acc = 0.95 if p["kind"] == "y" else 0.9
+print(json.dumps({"step": 1, "accuracy": acc}))
+print(json.dumps({"accuracy": acc, "latency": lat}))
+"#;
+
+const PO_STUDY: &str = r#"
+[study]
+name = "po"
+seed = 2
+
+[[objectives]]
+name = "accuracy"
+direction = "maximize"
+
+[[objectives]]
+name = "latency"
+direction = "minimize"
+cheap = true
+
+[search_space]
+width = { type = "int", low = 1, high = 4, monotone = "increasing" }
+kind = { type = "categorical", choices = ["x", "y"] }
+
+[pruner]
+kind = "none"
+partial_order = true
+
+[runner]
+kind = "command"
+command = ["python3", "train.py"]
+profile_command = ["python3", "train.py", "--profile"]
+
+[budget]
+trials = 16
+workers = 1
+"#;
+
+#[test]
+fn partial_order_skips_dominated_candidates_without_training_them() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "train.py", PO);
+    std::fs::create_dir(d.path().join("ran")).unwrap();
+    let study = write(d.path(), "po.toml", PO_STUDY);
+    let o = ps(&["run", study.to_str().unwrap(), "--plain"]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let trials = export(&study);
+    assert_eq!(trials.len(), 16, "skipped trials count towards the budget");
+    let mut skipped = 0;
+    for t in &trials {
+        let n = t["number"].as_u64().unwrap();
+        let ran = d.path().join(format!("ran/{n}")).exists();
+        match t["state"].as_str().unwrap() {
+            "COMPLETE" => assert!(ran),
+            "PRUNED" => {
+                skipped += 1;
+                assert!(!ran, "a skipped trial must not train: {t:#?}");
+                let reason = t["reason"].as_str().unwrap();
+                assert!(
+                    reason.starts_with("partial-order: dominated by trial"),
+                    "{reason}"
+                );
+                assert_eq!(t["params"]["kind"], "x", "{t:#?}");
+                // Its measured cheap value is kept; accuracy was never measured.
+                assert_eq!(
+                    t["values"]["latency"].as_f64(),
+                    t["params"]["width"].as_f64(),
+                    "{t:#?}"
+                );
+                assert!(t["values"].get("accuracy").is_none(), "{t:#?}");
+                assert!(t["intermediate"].as_array().unwrap().is_empty());
+            }
+            other => panic!("unexpected state {other}: {t:#?}"),
+        }
+    }
+    assert!(skipped >= 1, "{trials:#?}");
+    // Nothing that could be on the front was skipped: y (0.95, 0.5) was trained.
+    assert!(trials
+        .iter()
+        .any(|t| t["state"] == "COMPLETE" && t["params"]["kind"] == "y"));
+}
+
+#[test]
+fn pruner_mistakes_are_located_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = PO_STUDY.replace("partial_order = true", "partial_order = true\nwarmup = 3");
+    let study = write(d.path(), "po.toml", &bad);
+    let o = ps(&["run", study.to_str().unwrap(), "--plain"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("po.toml:22:"), "{err}");
+    assert!(err.contains("pruner.warmup"), "{err}");
+    let bad = PO_STUDY.replace(", monotone = \"increasing\"", "");
+    let study = write(d.path(), "po.toml", &bad);
+    let o = ps(&["run", study.to_str().unwrap(), "--plain"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("monotone"),
+        "{}",
+        text(&o)
+    );
+}
