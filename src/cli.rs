@@ -40,6 +40,42 @@ pub enum Command {
     ///
     /// Example: `paretosearch bench --problem zdt1 --sampler random --trials 200 --seed 0`
     Bench(BenchArgs),
+    /// Write figures (SVG and PNG): the Pareto front (a scatter matrix and
+    /// parallel coordinates from three objectives on), the hypervolume over
+    /// trials and each parameter's importance per objective.
+    ///
+    /// Example: `paretosearch plot studies/zdt1.toml --out plots/`
+    Plot(crate::plot::PlotArgs),
+    /// Write one self-contained HTML page: figures, the sortable Pareto
+    /// table, and every trial with parameters, values, reasons and log tail.
+    ///
+    /// Example: `paretosearch report studies/zdt1.toml --out report.html`
+    Report(crate::report::ReportArgs),
+    /// Serve the report page on 127.0.0.1, refreshed live while the study runs.
+    ///
+    /// Example: `paretosearch serve studies/zdt1.toml --port 8765`
+    Serve(crate::report::serve::ServeArgs),
+    /// Choose one configuration by conditions and an objective, print it
+    /// and optionally write a ready-to-run study file for it. Exit status 1
+    /// when no trial qualifies.
+    ///
+    /// Example: `paretosearch pick study.toml --where "latency_ms < 5" --best accuracy --out best.toml`
+    Pick(crate::pick::PickArgs),
+    /// Hand out the next trial (claim it, sample its parameters) for a
+    /// training run that happens elsewhere; exit status 3 when the budget
+    /// is spent.
+    ///
+    /// Example: `paretosearch ask study.toml --json`
+    Ask(crate::asktell::AskArgs),
+    /// Record what happened to an asked trial: its values, a failure, a
+    /// pruning, or (with --step) an intermediate report.
+    ///
+    /// Example: `paretosearch tell study.toml 12 --values '{"accuracy": 0.91, "latency_ms": 3.2}'`
+    Tell(crate::asktell::TellArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: `paretosearch completions bash > ~/.local/share/bash-completion/completions/paretosearch`
+    Completions(crate::completions::CompletionsArgs),
     /// Report the libtorch version, CUDA availability and devices.
     ///
     /// Example: `paretosearch doctor`

@@ -10,12 +10,18 @@
 //! everything else that fails with 1; the message is one readable paragraph
 //! on stderr.
 
+mod asktell;
 mod bench;
 mod cli;
+mod completions;
 mod export;
+mod pick;
+mod plot;
+mod report;
 mod run;
 mod status;
 mod study;
+mod term;
 mod util;
 
 use std::process::ExitCode;
@@ -55,6 +61,13 @@ fn main() -> ExitCode {
             Command::Status(args) => status::status(args).await,
             Command::Export(args) => export::export(args).await,
             Command::Bench(args) => bench::bench(args),
+            Command::Plot(args) => plot::plot(args).await,
+            Command::Report(args) => report::report(args).await,
+            Command::Serve(args) => report::serve::serve(args).await,
+            Command::Pick(args) => pick::pick(args).await,
+            Command::Ask(args) => asktell::ask(args).await,
+            Command::Tell(args) => asktell::tell(args).await,
+            Command::Completions(args) => completions::completions(args),
             Command::Doctor => {
                 println!("paretosearch {}", env!("CARGO_PKG_VERSION"));
                 println!("{}", paretosearch_torch::doctor());

@@ -1,0 +1,201 @@
+//! `paretosearch serve`: the report page, live, on `127.0.0.1` only.
+//!
+//! A small synchronous HTTP server (`tiny_http`) on a blocking thread: `/`
+//! is the report page with a script that polls `/state` every two seconds
+//! and reloads (keeping the scroll position and the opened trials) when
+//! the study changed. The page is rebuilt only when the state token
+//! changes. The storage is read, never written; the server may start
+//! before the study does and shows a waiting page until it exists. It
+//! listens on the loopback interface only: the page shows parameters and
+//! logs, which are nobody else's business.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use paretosearch_core::Trial;
+use paretosearch_store::Store;
+
+use super::{page, state_token, PageInput};
+use crate::cli::StudyArgs;
+use crate::plot::parse_reference;
+use crate::plot::svg::esc;
+use crate::study;
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Port on 127.0.0.1 (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+    /// Hypervolume reference point, as for `plot --reference`.
+    #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
+    pub reference: Option<String>,
+    /// Lines of each trial's log to include.
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub log_lines: usize,
+}
+
+struct Live {
+    spec: paretosearch_core::StudySpec,
+    dir: std::path::PathBuf,
+    storage_url: String,
+    reference: Option<Vec<f64>>,
+    log_lines: usize,
+    store: Option<Arc<dyn Store>>,
+    cache: Option<(String, String)>,
+}
+
+impl Live {
+    /// The study's trials, or `None` while it does not exist yet.
+    async fn trials(&mut self) -> Result<Option<Vec<Trial>>> {
+        if self.store.is_none() {
+            if let Some(path) = self.storage_url.strip_prefix("sqlite://") {
+                let path = path.split('?').next().unwrap_or(path);
+                if !path.starts_with(':') && !std::path::Path::new(path).exists() {
+                    return Ok(None);
+                }
+            }
+            self.store = Some(paretosearch_store::open(&self.storage_url).await?);
+        }
+        let store = self.store.clone().expect("opened above");
+        let Some(rec) = store.find_study(&self.spec.name).await? else {
+            return Ok(None);
+        };
+        if rec.fingerprint != self.spec.fingerprint() {
+            return Err(anyhow!(
+                "the stored study `{}` has another search space or objectives than {}",
+                self.spec.name,
+                self.spec.origin.file.display()
+            ));
+        }
+        Ok(Some(store.trials(rec.id).await?))
+    }
+
+    async fn state(&mut self) -> String {
+        match self.trials().await {
+            Ok(Some(t)) => state_token(&t),
+            Ok(None) => "none".into(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    async fn page(&mut self) -> (u16, String) {
+        match self.trials().await {
+            Ok(Some(trials)) => {
+                let token = state_token(&trials);
+                if let Some((t, html)) = &self.cache {
+                    if *t == token {
+                        return (200, html.clone());
+                    }
+                }
+                let logs_dir = self.dir.join(format!("{}-logs", self.spec.name));
+                let html = page(&PageInput {
+                    spec: &self.spec,
+                    storage_url: &self.storage_url,
+                    trials: &trials,
+                    logs_dir: &logs_dir,
+                    reference: self.reference.clone(),
+                    log_lines: self.log_lines,
+                    live: Some(token.clone()),
+                });
+                self.cache = Some((token, html.clone()));
+                (200, html)
+            }
+            Ok(None) => (
+                200,
+                waiting_page(
+                    &self.spec.name,
+                    "none",
+                    "waiting for the study to start (run it with `paretosearch run`)",
+                ),
+            ),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                (
+                    500,
+                    waiting_page(
+                        &self.spec.name,
+                        &format!("error: {msg}"),
+                        &format!("cannot read the study: {msg}"),
+                    ),
+                )
+            }
+        }
+    }
+}
+
+fn waiting_page(name: &str, token: &str, message: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>paretosearch: {n}</title></head><body style=\"font-family: sans-serif; margin: 40px\"><h1>{n}</h1><p>{m}</p><div id=\"live\" data-token=\"{t}\"></div><script>var t=document.getElementById('live').getAttribute('data-token');setInterval(function(){{fetch('state',{{cache:'no-store'}}).then(function(r){{return r.text();}}).then(function(s){{if(s.trim()!==t)location.reload();}}).catch(function(){{}});}},2000);</script></body></html>\n",
+        n = esc(name),
+        m = esc(message),
+        t = esc(token)
+    )
+}
+
+/// Run `serve` until interrupted.
+pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let prepared = study::prepare(&args.study)?;
+    let reference = parse_reference(&prepared.spec, args.reference.as_deref())?;
+    let server = tiny_http::Server::http(("127.0.0.1", args.port))
+        .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| anyhow!("the server has no IP address"))?;
+    println!(
+        "serving study `{}` on http://{addr}/ (Ctrl-C to stop)",
+        prepared.spec.name
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let mut live = Live {
+        spec: prepared.spec,
+        dir: prepared.dir,
+        storage_url: prepared.storage_url,
+        reference,
+        log_lines: args.log_lines,
+        store: None,
+        cache: None,
+    };
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        for req in server.incoming_requests() {
+            let path = req.url().split('?').next().unwrap_or("/").to_string();
+            let is_get = matches!(
+                req.method(),
+                tiny_http::Method::Get | tiny_http::Method::Head
+            );
+            let (status, ctype, body) = match (is_get, path.as_str()) {
+                (false, _) => (405, "text/plain; charset=utf-8", "only GET\n".to_string()),
+                (true, "/" | "/index.html" | "/report.html") => {
+                    let (s, b) = handle.block_on(live.page());
+                    (s, "text/html; charset=utf-8", b)
+                }
+                (true, "/state") => (
+                    200,
+                    "text/plain; charset=utf-8",
+                    handle.block_on(live.state()),
+                ),
+                (true, _) => (404, "text/plain; charset=utf-8", "not found\n".to_string()),
+            };
+            let resp = tiny_http::Response::from_string(body)
+                .with_status_code(status)
+                .with_header(
+                    tiny_http::Header::from_bytes(&b"Content-Type"[..], ctype.as_bytes())
+                        .expect("valid header"),
+                )
+                .with_header(
+                    tiny_http::Header::from_bytes(&b"Cache-Control"[..], &b"no-store"[..])
+                        .expect("valid header"),
+                );
+            let _ = req.respond(resp);
+        }
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,581 @@
+//! End-to-end tests of the reporting commands (`plot`, `report`, `serve`,
+//! `pick`) and of `ask` / `tell`, on fast built-in studies.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_paretosearch")
+}
+
+fn ps(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("paretosearch starts")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let o = ps(args);
+    assert!(o.status.success(), "{:?}: {}", args, text(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
+}
+
+fn zdt1(dir: &Path, trials: u64) -> PathBuf {
+    let vars: String = (0..10)
+        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
+        .collect();
+    let body = format!(
+        r#"
+[study]
+name = "zdt1-rep"
+seed = 11
+
+[[objectives]]
+name = "f1"
+direction = "minimize"
+
+[[objectives]]
+name = "f2"
+direction = "minimize"
+
+[search_space]
+{vars}
+[sampler]
+kind = "random"
+
+[runner]
+kind = "builtin"
+problem = "zdt1"
+
+[budget]
+trials = {trials}
+workers = 2
+"#
+    );
+    let p = dir.join("zdt1.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn run(study: &Path) {
+    let o = ps(&["run", study.to_str().unwrap(), "--plain", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn svg(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Elements (any tag) with this class and a `data-trial` attribute.
+fn markers(doc: &roxmltree::Document<'_>, class: &str) -> Vec<u64> {
+    doc.descendants()
+        .filter(|n| n.attribute("class") == Some(class))
+        .filter_map(|n| n.attribute("data-trial")?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn plot_writes_figures_that_match_the_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = zdt1(dir.path(), 30);
+    run(&study);
+    let s = study.to_str().unwrap();
+    let status = ok_json(&["status", s, "--json"]);
+    let mut pareto: Vec<u64> = status["pareto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    pareto.sort_unstable();
+    assert!(!pareto.is_empty());
+
+    let out = dir.path().join("figs");
+    let plot = ok_json(&["plot", s, "--out", out.to_str().unwrap(), "--json"]);
+    for name in ["pareto", "hypervolume", "importance"] {
+        let png = std::fs::read(out.join(format!("{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png is a PNG");
+    }
+
+    let pareto_svg = svg(&out.join("pareto.svg"));
+    let doc = roxmltree::Document::parse(&pareto_svg).expect("pareto.svg is XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let mut front = markers(&doc, "front");
+    front.sort_unstable();
+    assert_eq!(front, pareto, "one front marker per Pareto-optimal trial");
+    let dominated = markers(&doc, "dominated");
+    assert_eq!(
+        front.len() + dominated.len(),
+        30,
+        "every trial is drawn once"
+    );
+    assert!(dominated.iter().all(|n| !pareto.contains(n)));
+    if pareto.len() > 1 {
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some("front-line"))
+                .count(),
+            1
+        );
+    }
+
+    // Hypervolume: one step per finished trial, never decreasing, ending
+    // at status's value (same reference rule).
+    let hv: Vec<f64> = plot["hypervolume"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hypervolume"].as_f64().unwrap())
+        .collect();
+    assert_eq!(hv.len(), 30);
+    assert!(hv.windows(2).all(|w| w[1] >= w[0]));
+    let last = *hv.last().unwrap();
+    let expected = status["hypervolume"].as_f64().unwrap();
+    assert!(
+        (last - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+        "{last} vs {expected}"
+    );
+    let hv_doc_text = svg(&out.join("hypervolume.svg"));
+    let hv_doc = roxmltree::Document::parse(&hv_doc_text).unwrap();
+    assert!(hv_doc
+        .descendants()
+        .any(|n| n.attribute("class") == Some("hv-line")));
+
+    // Importance: every parameter for each objective; f1 of ZDT1 is x0.
+    let imp_text = svg(&out.join("importance.svg"));
+    let imp = roxmltree::Document::parse(&imp_text).unwrap();
+    let bars = imp
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("importance-bar"))
+        .count();
+    assert_eq!(bars, 2 * 10);
+    let f1 = plot["importance"]["f1"].as_object().unwrap();
+    let top = f1
+        .iter()
+        .max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap()))
+        .unwrap();
+    assert_eq!(top.0, "x0", "f1 = x0 in ZDT1: {f1:?}");
+
+    // A fixed reference point given by hand is used as given.
+    let plot2 = ok_json(&[
+        "plot",
+        s,
+        "--out",
+        out.to_str().unwrap(),
+        "--no-png",
+        "--reference",
+        "2,10",
+        "--json",
+    ]);
+    assert_eq!(plot2["reference"], serde_json::json!([2.0, 10.0]));
+    let bad = ps(&["plot", s, "--reference", "1", "--no-png"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
+
+#[test]
+fn three_objectives_get_a_scatter_matrix_and_parallel_coordinates() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars: String = (0..6)
+        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
+        .collect();
+    let body = format!(
+        "[study]\nname = \"dtlz2-rep\"\nseed = 5\n\
+         [[objectives]]\nname = \"f1\"\ndirection = \"minimize\"\n\
+         [[objectives]]\nname = \"f2\"\ndirection = \"minimize\"\n\
+         [[objectives]]\nname = \"f3\"\ndirection = \"minimize\"\n\
+         [search_space]\n{vars}\n[runner]\nkind = \"builtin\"\nproblem = \"dtlz2\"\n\
+         [budget]\ntrials = 20\n"
+    );
+    let study = dir.path().join("dtlz2.toml");
+    std::fs::write(&study, body).unwrap();
+    run(&study);
+    let s = study.to_str().unwrap();
+    let status = ok_json(&["status", s, "--json"]);
+    let k = status["pareto"].as_array().unwrap().len();
+    let out = dir.path().join("figs");
+    ok_json(&[
+        "plot",
+        s,
+        "--out",
+        out.to_str().unwrap(),
+        "--no-png",
+        "--json",
+    ]);
+    assert!(!out.join("pareto.svg").exists());
+    assert!(!out.join("pareto.png").exists(), "--no-png");
+    let m = svg(&out.join("scatter-matrix.svg"));
+    let m = roxmltree::Document::parse(&m).unwrap();
+    assert_eq!(
+        markers(&m, "front").len(),
+        k * 6,
+        "each front trial in all 6 off-diagonal cells"
+    );
+    let p = svg(&out.join("parallel.svg"));
+    let p = roxmltree::Document::parse(&p).unwrap();
+    let lines: Vec<_> = p
+        .descendants()
+        .filter(|n| n.tag_name().name() == "polyline" && n.attribute("class") == Some("front"))
+        .collect();
+    assert_eq!(lines.len(), k);
+    assert!(lines
+        .iter()
+        .all(|l| l.attribute("points").unwrap().split(' ').count() == 3));
+}
+
+fn command_study(dir: &Path) -> PathBuf {
+    // Prints a log line and the result; x0 > 0.8 fails the trial.
+    let body = r#"
+[study]
+name = "cmd-rep"
+seed = 2
+
+[[objectives]]
+name = "f1"
+direction = "minimize"
+
+[[objectives]]
+name = "acc"
+direction = "maximize"
+
+[search_space]
+x0 = { type = "float", low = 0.0, high = 1.0 }
+opt = { type = "categorical", choices = ["sgd", "adam"] }
+
+[runner]
+kind = "command"
+command = ["sh", "-c", '''echo log-line-of-{x0}; awk 'BEGIN {{ x = {x0}; if (x > 0.8) exit 3; printf "{{\"f1\": %f, \"acc\": %f}}\n", x, 1 - (x - 0.3) ^ 2 }}' ''']
+timeout = "20s"
+
+[budget]
+trials = 12
+workers = 2
+"#;
+    let p = dir.join("cmd.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+#[test]
+fn report_is_one_self_contained_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = command_study(dir.path());
+    run(&study);
+    let s = study.to_str().unwrap();
+    let trials = ok_json(&["export", s]);
+    let trials = trials.as_array().unwrap();
+    assert!(
+        trials.iter().any(|t| t["state"] == "COMPLETE"),
+        "{trials:?}"
+    );
+    let status = ok_json(&["status", s, "--json"]);
+    let k = status["pareto"].as_array().unwrap().len();
+    let out = dir.path().join("out/report.html");
+    let o = ps(&["report", s, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Nothing is fetched: no external resources of any kind.
+    let lower = html.to_lowercase();
+    for bad in [
+        "src=\"http",
+        "src='http",
+        "href=\"http",
+        "href='http",
+        "url(http",
+        "<link",
+        "@import",
+        "<script src",
+    ] {
+        assert!(!lower.contains(bad), "the page references `{bad}`");
+    }
+    assert_eq!(lower.matches("<svg").count(), 3, "figures are inline");
+    // The Pareto table: one row per Pareto-optimal trial.
+    let table = &html[html.find("id=\"pareto-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr data-trial=").count(), k);
+    // Every trial, with its state, reason and log tail.
+    assert_eq!(
+        html.matches("<details class=\"trial\"").count(),
+        trials.len()
+    );
+    for t in trials {
+        assert!(html.contains(&format!("id=\"trial-{}\"", t["number"])));
+    }
+    assert!(html.contains("log-line-of-"), "log tails are included");
+    if trials.iter().any(|t| t["state"] == "FAIL") {
+        assert!(html.contains("<span class=\"state fail\">FAIL</span>"));
+        assert!(html.contains("exit"), "the failure reason is shown");
+    }
+}
+
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let code = buf[9..12].parse().unwrap();
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+#[test]
+fn serve_shows_the_live_page_on_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = zdt1(dir.path(), 10);
+    let s = study.to_str().unwrap();
+    let mut child = Command::new(bin())
+        .args(["serve", s, "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let port: u16 = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    // Before the study exists: a waiting page.
+    let (code, body) = http_get(port, "/");
+    assert_eq!(code, 200);
+    assert!(body.contains("waiting for the study"), "{body}");
+    assert_eq!(http_get(port, "/state").1, "none");
+    run(&study);
+    let (code, state) = http_get(port, "/state");
+    assert_eq!(code, 200);
+    assert!(state.starts_with("10-"), "{state}");
+    let (code, body) = http_get(port, "/");
+    assert_eq!(code, 200);
+    assert!(body.contains("id=\"pareto-table\""));
+    assert!(
+        body.contains(&format!("data-token=\"{state}\"")),
+        "the page knows its state"
+    );
+    assert_eq!(http_get(port, "/nope").0, 404);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn pick_filters_and_exports_a_runnable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = zdt1(dir.path(), 30);
+    run(&study);
+    let s = study.to_str().unwrap();
+    let all = ok_json(&["export", s]);
+    let expected = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["state"] == "COMPLETE" && t["values"]["f1"].as_f64().unwrap() < 0.5)
+        .min_by(|a, b| {
+            a["values"]["f2"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["values"]["f2"].as_f64().unwrap())
+        })
+        .expect("some trial has f1 < 0.5")
+        .clone();
+    let out = dir.path().join("best/pick.toml");
+    let picked = ok_json(&[
+        "pick",
+        s,
+        "--where",
+        "f1 < 0.5",
+        "--best",
+        "f2",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(picked["trial"]["number"], expected["number"]);
+    assert!(picked["trial"]["values"]["f1"].as_f64().unwrap() < 0.5);
+    // Two conditions joined by `and` narrow further (or empty the set: exit 1).
+    let narrow = ps(&[
+        "pick",
+        s,
+        "--where",
+        "f1 < 0.5 and x0 >= 0.25",
+        "--best",
+        "f2",
+        "--json",
+    ]);
+    match narrow.status.code() {
+        Some(0) => {
+            let v: Value = serde_json::from_slice(&narrow.stdout).unwrap();
+            let x0 = v["trial"]["params"]["x0"].as_f64().unwrap();
+            assert!(x0 >= 0.25 && v["trial"]["values"]["f1"].as_f64().unwrap() < 0.5);
+        }
+        other => assert_eq!(other, Some(1), "{}", text(&narrow)),
+    }
+    // The exported file re-runs the same configuration: same values.
+    let rerun = ps(&["run", out.to_str().unwrap(), "--plain", "--quiet"]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    let again = ok_json(&["export", out.to_str().unwrap()]);
+    let f2 = again[0]["values"]["f2"].as_f64().unwrap();
+    assert!((f2 - expected["values"]["f2"].as_f64().unwrap()).abs() < 1e-9);
+    // The default rule picks a Pareto-optimal trial.
+    let status = ok_json(&["status", s, "--json"]);
+    let compromise = ok_json(&["pick", s, "--json"]);
+    assert!(status["pareto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["number"] == compromise["trial"]["number"]));
+    // Human output: no colour when not on a terminal.
+    let o = ps(&["pick", s, "--best", "f1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!o.stdout.contains(&0x1b));
+    // Nothing qualifies: exit 1; a name that is not there: exit 2.
+    assert_eq!(
+        ps(&["pick", s, "--where", "f1 < -1"]).status.code(),
+        Some(1)
+    );
+    let bad = ps(&["pick", s, "--where", "latency < 5"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("latency"));
+    assert_eq!(ps(&["pick", s, "--best", "x0"]).status.code(), Some(2));
+}
+
+#[test]
+fn ask_and_tell_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = zdt1(dir.path(), 3);
+    let s = study.to_str().unwrap();
+    // `ask` creates the study and hands out trial 0 with every parameter.
+    let a = ok_json(&["ask", s, "--json"]);
+    assert_eq!(a["trial"], 0);
+    assert_eq!(a["params"].as_object().unwrap().len(), 10);
+    assert_eq!(a["objectives"], serde_json::json!(["f1", "f2"]));
+    let status = ok_json(&["status", s, "--json"]);
+    assert_eq!(status["counts"]["RUNNING"], 1);
+
+    // Bad values are refused and nothing is recorded.
+    let o = ps(&["tell", s, "0", "--values", r#"{"f1": 0.5}"#]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("f2"));
+    assert_eq!(
+        ps(&["tell", s, "0", "--values", "f1=1"]).status.code(),
+        Some(2)
+    );
+
+    // An intermediate report, then the result.
+    let r = ok_json(&[
+        "tell",
+        s,
+        "0",
+        "--step",
+        "1",
+        "--values",
+        r#"{"f1": 0.7, "f2": 3.0}"#,
+        "--json",
+    ]);
+    assert_eq!(r["prune"], false);
+    let t = ok_json(&[
+        "tell",
+        s,
+        "0",
+        "--values",
+        r#"{"f1": 0.25, "f2": 2.5}"#,
+        "--json",
+    ]);
+    assert_eq!(t["state"], "COMPLETE");
+    assert_eq!(t["pareto_optimal"], true);
+    let status = ok_json(&["status", s, "--json"]);
+    assert_eq!(status["counts"]["COMPLETE"], 1);
+    assert_eq!(status["counts"]["RUNNING"], 0);
+    let exported = ok_json(&["export", s]);
+    assert_eq!(exported[0]["values"]["f1"], 0.25);
+    assert_eq!(exported[0]["intermediate"][0]["step"], 1);
+
+    // Finished trials are immutable; unknown trials are reported.
+    let o = ps(&["tell", s, "0", "--values", r#"{"f1": 0.1, "f2": 0.1}"#]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already COMPLETE"));
+    assert_eq!(
+        ps(&["tell", s, "9", "--state", "fail"]).status.code(),
+        Some(2)
+    );
+
+    // A failure and a pruning with a reason.
+    assert_eq!(ok_json(&["ask", s, "--json"])["trial"], 1);
+    let f = ok_json(&[
+        "tell",
+        s,
+        "1",
+        "--state",
+        "fail",
+        "--reason",
+        "OOM on node 7",
+        "--json",
+    ]);
+    assert_eq!(f["state"], "FAIL");
+    assert_eq!(f["reason"], "OOM on node 7");
+    assert_eq!(ok_json(&["ask", s, "--json"])["trial"], 2);
+    let p = ok_json(&["tell", s, "2", "--state", "pruned", "--json"]);
+    assert_eq!(p["state"], "PRUNED");
+
+    // The budget (3) is spent: exit status 3, nothing handed out.
+    let o = ps(&["ask", s, "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["trial"].is_null());
+    // ... unless the budget is raised.
+    assert_eq!(ok_json(&["ask", s, "--trials", "4", "--json"])["trial"], 3);
+    let o = ps(&["ask", s, "--trials", "4"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "a RUNNING trial counts towards the budget"
+    );
+}
+
+#[test]
+fn completions_and_help() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = ps(&["completions", shell]);
+        assert!(o.status.success(), "{}", text(&o));
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(script.contains("paretosearch"));
+        assert!(script.contains("pick"), "{shell} completes subcommands");
+    }
+    for cmd in ["plot", "report", "serve", "pick", "ask", "tell"] {
+        let o = ps(&[cmd, "--help"]);
+        assert!(o.status.success());
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(help.contains("Example"), "`{cmd} --help` has an example");
+        assert!(
+            help.contains("--storage"),
+            "`{cmd} --help` documents --storage"
+        );
+    }
+}
