@@ -145,6 +145,8 @@ pub enum Format {
     Csv,
     /// One ready-to-run study file per trial (parameters fixed), in `--out`.
     Toml,
+    /// An Optuna journal file (open it with `optuna-dashboard FILE`).
+    OptunaJournal,
 }
 
 /// `export`.

@@ -52,6 +52,12 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
         Format::Csv => {
             write_out(args.out.as_deref(), &csv(&selected, &loaded.spec)?)?;
         }
+        Format::OptunaJournal => {
+            write_out(
+                args.out.as_deref(),
+                &crate::export_optuna::journal(&loaded.spec, &selected),
+            )?;
+        }
         Format::Toml => {
             let Some(dir) = args.out.as_deref() else {
                 return Err(BadInput(

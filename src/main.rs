@@ -15,6 +15,7 @@ mod bench;
 mod cli;
 mod completions;
 mod export;
+mod export_optuna;
 mod pick;
 mod plot;
 mod report;

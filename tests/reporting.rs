@@ -317,6 +317,27 @@ fn report_is_one_self_contained_page() {
         assert!(html.contains(&format!("id=\"trial-{}\"", t["number"])));
     }
     assert!(html.contains("log-line-of-"), "log tails are included");
+    // The same trials as an Optuna journal: one study, one op per trial.
+    let journal = dir.path().join("journal.log");
+    let o = ps(&[
+        "export",
+        s,
+        "--format",
+        "optuna-journal",
+        "--out",
+        journal.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ops: Vec<Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(ops.len(), trials.len() + 1);
+    assert_eq!(ops[0]["op_code"], 0);
+    assert_eq!(ops[0]["directions"], serde_json::json!([1, 2]));
+    let complete = trials.iter().filter(|t| t["state"] == "COMPLETE").count();
+    assert_eq!(ops.iter().filter(|o| o["state"] == 1).count(), complete);
     if trials.iter().any(|t| t["state"] == "FAIL") {
         assert!(html.contains("<span class=\"state fail\">FAIL</span>"));
         assert!(html.contains("exit"), "the failure reason is shown");
