@@ -88,7 +88,10 @@ impl Objectives {
 
     /// Raw values in objective order, if every objective is present.
     pub fn raw(&self, values: &BTreeMap<String, f64>) -> Option<Vec<f64>> {
-        self.0.iter().map(|o| values.get(&o.name).copied()).collect()
+        self.0
+            .iter()
+            .map(|o| values.get(&o.name).copied())
+            .collect()
     }
 
     /// Values in objective order, signs flipped so that every objective is
@@ -122,8 +125,11 @@ impl Objectives {
     /// A stable fingerprint of names and directions (constraints and the
     /// `cheap` flag may change between runs of a study).
     pub fn fingerprint(&self) -> String {
-        let parts: Vec<(String, Direction)> =
-            self.0.iter().map(|o| (o.name.clone(), o.direction)).collect();
+        let parts: Vec<(String, Direction)> = self
+            .0
+            .iter()
+            .map(|o| (o.name.clone(), o.direction))
+            .collect();
         let json = serde_json::to_string(&parts).expect("objectives serialise");
         crate::space::hex(&Sha256::digest(json.as_bytes()))
     }

@@ -128,7 +128,10 @@ impl Distribution {
                 }
                 if let Some(s) = step {
                     if *log {
-                        return Err(("step".into(), "`step` cannot be combined with `log = true`".into()));
+                        return Err((
+                            "step".into(),
+                            "`step` cannot be combined with `log = true`".into(),
+                        ));
                     }
                     if !s.is_finite() || *s <= 0.0 {
                         return Err(("step".into(), format!("step must be > 0 (got {s})")));
@@ -164,7 +167,10 @@ impl Distribution {
                     ));
                 }
                 if *log && *step != 1 {
-                    return Err(("step".into(), "`step` cannot be combined with `log = true`".into()));
+                    return Err((
+                        "step".into(),
+                        "`step` cannot be combined with `log = true`".into(),
+                    ));
                 }
                 Ok(())
             }
@@ -244,7 +250,9 @@ impl Distribution {
                 ParamValue::Int(i),
             ) => i >= low && i <= high && (i - low) % step == 0,
             (Distribution::Int { .. }, _) => false,
-            (Distribution::Categorical { choices }, v) => choices.iter().any(|c| c.loosely_equals(v)),
+            (Distribution::Categorical { choices }, v) => {
+                choices.iter().any(|c| c.loosely_equals(v))
+            }
         }
     }
 
@@ -343,7 +351,9 @@ impl Distribution {
                     Some(((x.max(*low as f64).ln() - a) / (b - a)).clamp(0.0, 1.0))
                 } else {
                     let n = self.cardinality().unwrap_or(1) as f64;
-                    let k = ((x - *low as f64) / *step as f64).round().clamp(0.0, n - 1.0);
+                    let k = ((x - *low as f64) / *step as f64)
+                        .round()
+                        .clamp(0.0, n - 1.0);
                     Some((k + 0.5) / n)
                 }
             }
@@ -378,9 +388,15 @@ impl Distribution {
                 step,
             } => {
                 let v = if *log { x.exp() } else { x };
-                let v = if v.is_nan() { *low } else { v.clamp(*low, *high) };
+                let v = if v.is_nan() {
+                    *low
+                } else {
+                    v.clamp(*low, *high)
+                };
                 match step {
-                    Some(s) => ParamValue::Float(snap(low + ((v - low) / s).round() * s, *low, *high)),
+                    Some(s) => {
+                        ParamValue::Float(snap(low + ((v - low) / s).round() * s, *low, *high))
+                    }
                     None => ParamValue::Float(v),
                 }
             }
@@ -407,18 +423,14 @@ impl Distribution {
     /// log parameters), `(0, n - 1)` for categoricals.
     pub fn internal_bounds(&self) -> (f64, f64) {
         match self {
-            Distribution::Float {
-                low, high, log, ..
-            } => {
+            Distribution::Float { low, high, log, .. } => {
                 if *log {
                     (low.ln(), high.ln())
                 } else {
                     (*low, *high)
                 }
             }
-            Distribution::Int {
-                low, high, log, ..
-            } => {
+            Distribution::Int { low, high, log, .. } => {
                 if *log {
                     ((*low as f64).ln(), (*high as f64).ln())
                 } else {
@@ -714,7 +726,11 @@ mod tests {
             },
             f(0.0, 1.0, false, Some(0.1)),
             Distribution::Categorical {
-                choices: vec![ParamValue::Str("a".into()), ParamValue::Int(3), ParamValue::Bool(true)],
+                choices: vec![
+                    ParamValue::Str("a".into()),
+                    ParamValue::Int(3),
+                    ParamValue::Bool(true),
+                ],
             },
         ];
         for d in &dists {
@@ -769,7 +785,9 @@ mod tests {
     fn check_rejects_bad_distributions() {
         assert!(f(1.0, 1.0, false, None).check().is_err());
         assert!(f(0.0, 1.0, true, None).check().is_err());
-        assert!(Distribution::Categorical { choices: vec![] }.check().is_err());
+        assert!(Distribution::Categorical { choices: vec![] }
+            .check()
+            .is_err());
         assert!(Distribution::Int {
             low: 0,
             high: 5,
@@ -794,7 +812,10 @@ mod tests {
             Param {
                 name: "optimizer".into(),
                 distribution: Distribution::Categorical {
-                    choices: vec![ParamValue::Str("sgd".into()), ParamValue::Str("adam".into())],
+                    choices: vec![
+                        ParamValue::Str("sgd".into()),
+                        ParamValue::Str("adam".into()),
+                    ],
                 },
                 when: vec![],
                 monotone: None,

@@ -28,7 +28,10 @@ pub enum TrialState {
 impl TrialState {
     /// Is this a final state?
     pub fn is_finished(self) -> bool {
-        matches!(self, TrialState::Complete | TrialState::Pruned | TrialState::Fail)
+        matches!(
+            self,
+            TrialState::Complete | TrialState::Pruned | TrialState::Fail
+        )
     }
 
     /// The upper-case name stored in databases.
@@ -116,7 +119,10 @@ impl TrialOutcome {
                         }
                         Some(v) if !v.is_finite() => {
                             return TrialOutcome::Fail {
-                                reason: format!("objective `{}` is {v}, not a finite number", o.name),
+                                reason: format!(
+                                    "objective `{}` is {v}, not a finite number",
+                                    o.name
+                                ),
                             }
                         }
                         _ => {}
@@ -256,7 +262,8 @@ mod tests {
     #[test]
     fn finished_trials_are_immutable() {
         let mut t = Trial::new(0, TrialState::Running);
-        t.finish(TrialOutcome::Fail { reason: "x".into() }, 1).unwrap();
+        t.finish(TrialOutcome::Fail { reason: "x".into() }, 1)
+            .unwrap();
         assert!(t
             .finish(TrialOutcome::Complete(BTreeMap::new()), 2)
             .is_err());
