@@ -33,10 +33,7 @@ fn workers_share_a_budget(dir: &Path, storage: &str, processes: usize, trials: u
         let status = w.wait(LIMIT);
         assert!(status.success(), "{}", w.output());
         let err = w.stderr_text();
-        assert!(
-            !err.contains("error") && !err.contains("warning"),
-            "{err}"
-        );
+        assert!(!err.contains("error") && !err.contains("warning"), "{err}");
     }
     let all = export(&study, storage);
     assert_unique_numbers(&all);
@@ -44,7 +41,9 @@ fn workers_share_a_budget(dir: &Path, storage: &str, processes: usize, trials: u
     assert!(
         all.iter().all(|t| t["state"] == "COMPLETE"),
         "{:#?}",
-        all.iter().filter(|t| t["state"] != "COMPLETE").collect::<Vec<_>>()
+        all.iter()
+            .filter(|t| t["state"] != "COMPLETE")
+            .collect::<Vec<_>>()
     );
     // Every process did some of the work.
     let ran: Vec<usize> = workers
@@ -91,7 +90,11 @@ enum Detection {
 fn killed_worker_is_recovered(dir: &Path, storage: &str, how: Detection) {
     let trials = 8;
     // Heartbeat detection within 2 s; the dead-pid path must not need it.
-    let stale_after = if how == Detection::Heartbeat { "2s" } else { "10m" };
+    let stale_after = if how == Detection::Heartbeat {
+        "2s"
+    } else {
+        "10m"
+    };
     let study = study_file(dir, "kill", trials, stale_after);
     let study_s = study.to_str().unwrap();
     let mark = dir.join("victim.pid");
@@ -144,10 +147,7 @@ fn killed_worker_is_recovered(dir: &Path, storage: &str, how: Detection) {
         .collect();
     let victim_trial = all
         .iter()
-        .find(|t| {
-            t["state"] == "FAIL"
-                && killed.iter().any(|k| k["number"] == t["number"])
-        })
+        .find(|t| t["state"] == "FAIL" && killed.iter().any(|k| k["number"] == t["number"]))
         .unwrap_or_else(|| panic!("the victim's trial failed: {all:#?}"));
     let reason = victim_trial["reason"].as_str().unwrap();
     match how {

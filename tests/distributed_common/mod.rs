@@ -126,10 +126,7 @@ impl Worker {
             if start.elapsed() > limit {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                panic!(
-                    "worker still running after {limit:?}\n{}",
-                    self.output()
-                );
+                panic!("worker still running after {limit:?}\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -177,7 +174,13 @@ pub fn export(study: &Path, storage: &str) -> Vec<Value> {
 
 /// Finished trials counting towards the budget, per `status --json`.
 pub fn finished(study: &Path, storage: &str) -> Option<u64> {
-    let o = ps(&["status", study.to_str().unwrap(), "--storage", storage, "--json"]);
+    let o = ps(&[
+        "status",
+        study.to_str().unwrap(),
+        "--storage",
+        storage,
+        "--json",
+    ]);
     if !o.status.success() {
         return None;
     }
@@ -198,15 +201,16 @@ pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 pub fn counted(trials: &[Value]) -> Vec<&Value> {
     trials
         .iter()
-        .filter(|t| {
-            !(t["state"] == "FAIL" && trials.iter().any(|u| u["retry_of"] == t["number"]))
-        })
+        .filter(|t| !(t["state"] == "FAIL" && trials.iter().any(|u| u["retry_of"] == t["number"])))
         .collect()
 }
 
 /// Every trial number is unique.
 pub fn assert_unique_numbers(trials: &[Value]) {
-    let numbers: Vec<u64> = trials.iter().map(|t| t["number"].as_u64().unwrap()).collect();
+    let numbers: Vec<u64> = trials
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
     let unique: BTreeSet<u64> = numbers.iter().copied().collect();
     assert_eq!(unique.len(), numbers.len(), "duplicate trial numbers");
 }
