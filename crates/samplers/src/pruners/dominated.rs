@@ -26,8 +26,16 @@
 //!      horizon (`max_steps`, default the largest step any COMPLETE trial
 //!      reported). Learning curves are concave (they saturate), so a secant
 //!      through recent points over-estimates every later gain: this is an
-//!      upper bound, not a forecast. `extrapolate = "none"` compares the
-//!      trial as it stands (syftr's behaviour, more aggressive).
+//!      upper bound, not a forecast. `extrapolate = "saturating"` assumes
+//!      instead that the per-step gains of the best-so-far value shrink
+//!      geometrically: the ratio `ρ` is estimated from the gains in the
+//!      older and newer halves of the window, and the rest of the curve
+//!      adds `g ρ (1 - ρ^(H - s)) / (1 - ρ)` (`g` the newer half's mean gain
+//!      per step, `H` the horizon), never more than the linear bound; when
+//!      gains do not shrink it falls back to the linear bound. This is a
+//!      forecast of a saturating curve rather than a bound, so it stops
+//!      more and earlier. `extrapolate = "none"` compares the trial as it
+//!      stands (syftr's behaviour, the most aggressive).
 //!    * Accuracy-like metrics (all reports in `[0, 1]`) are clamped to `[0, 1]`.
 //! 2. An objective not reported by training: the trial's cheap measurement
 //!    (from the profile phase, see [`cheap_values`](super::cheap_values)),
@@ -63,6 +71,8 @@ pub enum Extrapolation {
     None,
     /// The secant over the last `window` reports, extended to the horizon.
     Linear,
+    /// Geometrically shrinking gains (capped by the linear bound).
+    Saturating,
 }
 
 /// The dominated-trial early stopper. See the module documentation.
@@ -137,11 +147,14 @@ impl DominatedPruner {
         if let Some(e) = option::<String>(o, "extrapolate")? {
             p.extrapolate = match e.as_str() {
                 "linear" => Extrapolation::Linear,
+                "saturating" => Extrapolation::Saturating,
                 "none" => Extrapolation::None,
                 other => {
                     return Err(bad(
                         "extrapolate",
-                        format!("`{other}` is not known; use \"linear\" or \"none\""),
+                        format!(
+                            "`{other}` is not known; use \"linear\", \"saturating\" or \"none\""
+                        ),
                     ))
                 }
             };
@@ -184,7 +197,7 @@ impl DominatedPruner {
             _ => detrended_std(&reports[reports.len().saturating_sub(self.window)..])?,
         };
         let mut opt = best - self.z * se;
-        if self.extrapolate == Extrapolation::Linear {
+        if self.extrapolate != Extrapolation::None {
             let h = horizon?;
             if h > s {
                 let k = reports.len();
@@ -196,8 +209,17 @@ impl DominatedPruner {
                 if steps <= 0.0 {
                     return None;
                 }
-                let slope = (best_so_far[first] - best) / steps;
-                opt -= slope.max(0.0) * (h - s) as f64;
+                let left = (h - s) as f64;
+                let slope = ((best_so_far[first] - best) / steps).max(0.0);
+                let linear = slope * left;
+                let gain = match self.extrapolate {
+                    Extrapolation::Saturating => {
+                        saturating_gain(&reports[first..], &best_so_far[first..], left)
+                            .map_or(linear, |g| g.min(linear))
+                    }
+                    _ => linear,
+                };
+                opt -= gain;
             }
         }
         if bounded {
@@ -209,6 +231,39 @@ impl DominatedPruner {
         }
         Some(opt)
     }
+}
+
+/// The rest of a saturating curve: gains per step of the best-so-far value
+/// (`best`, minimised, at the steps of `reports`) are assumed to shrink by a
+/// constant ratio per step, estimated from the older and newer halves of the
+/// gains. `None` when the gains do not shrink (or there are fewer than two).
+fn saturating_gain(reports: &[(u64, f64)], best: &[f64], left: f64) -> Option<f64> {
+    let gains: Vec<f64> = best
+        .windows(2)
+        .zip(reports.windows(2))
+        .map(|(b, r)| (b[0] - b[1]) / (r[1].0 - r[0].0).max(1) as f64)
+        .collect();
+    let half = gains.len() / 2;
+    if half == 0 {
+        return None;
+    }
+    let older: f64 = gains[..half].iter().sum::<f64>() / half as f64;
+    let newer: f64 = gains[gains.len() - half..].iter().sum::<f64>() / half as f64;
+    if newer <= 0.0 {
+        return Some(0.0);
+    }
+    if older <= newer {
+        return None;
+    }
+    // Steps between the middles of the two halves.
+    let n = reports.len();
+    let mid = |a: usize, b: usize| (reports[a].0 + reports[b].0) as f64 / 2.0;
+    let lag = mid(n - 1 - half, n - 1) - mid(0, half);
+    if lag <= 0.0 {
+        return None;
+    }
+    let rho = (newer / older).powf(1.0 / lag);
+    Some(newer * rho * (1.0 - rho.powf(left)) / (1.0 - rho))
 }
 
 /// Sample standard deviation of the residuals of a least-squares line
@@ -407,6 +462,43 @@ mod tests {
             ..Default::default()
         };
         assert!(check(&p, &trials, &t).is_some());
+    }
+
+    #[test]
+    fn saturating_extrapolation_tells_plateaus_from_climbs() {
+        let (_, _, trials) = study();
+        let p = DominatedPruner {
+            extrapolate: Extrapolation::Saturating,
+            ..Default::default()
+        };
+        // Both at 0.80 after 4 steps, below trial 0's 0.95 and slower. One
+        // saturates towards 0.83 (gains shrink by 0.5 per step): stopped. The
+        // other still gains steadily: the linear bound applies, it goes on.
+        let flat = with_cheap(
+            running(1, "accuracy", &[0.59, 0.71, 0.77, 0.80]),
+            &[("latency", 2.0)],
+        );
+        let r = check(&p, &trials, &flat).expect("pruned");
+        assert!(r.starts_with("dominated at step 4"), "{r}");
+        let steady = with_cheap(
+            running(1, "accuracy", &[0.62, 0.68, 0.74, 0.80]),
+            &[("latency", 2.0)],
+        );
+        assert_eq!(check(&p, &trials, &steady), None);
+        // The linear bound keeps the saturating one going too.
+        assert_eq!(check(&DominatedPruner::default(), &trials, &flat), None);
+    }
+
+    #[test]
+    fn saturating_gain_of_a_geometric_curve() {
+        // best = -(1 - 0.5^s): gains 0.25, 0.125, 0.0625 ... ratio 0.5.
+        let steps: Vec<(u64, f64)> = (1..=4).map(|s| (s, 1.0 - 0.5f64.powi(s as i32))).collect();
+        let best: Vec<f64> = steps.iter().map(|(_, v)| -v).collect();
+        let g = saturating_gain(&steps, &best, 100.0).unwrap();
+        // Remaining gain from step 4 to infinity: 0.5^4 = 0.0625 (estimate
+        // uses the newer half's mean gain, so a little more).
+        assert!(g >= 0.0625 && g < 0.1, "{g}");
+        assert_eq!(saturating_gain(&steps[..2], &best[..2], 10.0), None);
     }
 
     #[test]
