@@ -261,7 +261,7 @@ problem = "zdt1"
 trials = 3
 "#;
     let spec = parse(text).unwrap();
-    assert_eq!(spec.sampler.kind, "random");
+    assert_eq!(spec.sampler.kind, "auto");
     assert!(spec.sampler.options.is_empty());
     assert!(spec.pruner.is_none());
     assert_eq!(spec.seed, 0);

@@ -238,11 +238,12 @@ pub(crate) fn parse_spec(
     // [sampler], [pruner]
     let sampler = match root.get("sampler") {
         Some(f) => {
-            let (kind, options) = kind_and_options(&f, "sampler", "random")?;
+            let (kind, options) = kind_and_options(&f, "sampler", "auto")?;
             SamplerSpec { kind, options }
         }
+        // Without a [sampler] table the samplers crate's `auto` picks one.
         None => SamplerSpec {
-            kind: "random".into(),
+            kind: "auto".into(),
             options: toml::Table::new(),
         },
     };
