@@ -24,7 +24,9 @@ impl Sampler for RandomSampler {
 
     fn propose(&mut self, study: &StudyView<'_>, number: u64) -> Result<Proposal, SamplerError> {
         let mut rng = trial_rng(study.seed, number, 0);
-        let u: Vec<f64> = (0..study.space.len()).map(|_| rng.random::<f64>()).collect();
+        let u: Vec<f64> = (0..study.space.len())
+            .map(|_| rng.random::<f64>())
+            .collect();
         Ok(Proposal {
             params: study.space.from_unit(&u),
             ..Default::default()
@@ -54,7 +56,11 @@ impl SobolSampler {
                 // dimensions reuse the table with a different scramble.
                 let dim = (d % sobol_burley::NUM_DIMENSIONS as usize) as u32;
                 let round = (d / sobol_burley::NUM_DIMENSIONS as usize) as u32;
-                sobol_burley::sample(n as u32, dim, scramble.wrapping_add(round.wrapping_mul(0x9e37_79b9))) as f64
+                sobol_burley::sample(
+                    n as u32,
+                    dim,
+                    scramble.wrapping_add(round.wrapping_mul(0x9e37_79b9)),
+                ) as f64
             })
             .collect()
     }
