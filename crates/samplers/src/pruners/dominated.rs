@@ -497,7 +497,7 @@ mod tests {
         let g = saturating_gain(&steps, &best, 100.0).unwrap();
         // Remaining gain from step 4 to infinity: 0.5^4 = 0.0625 (estimate
         // uses the newer half's mean gain, so a little more).
-        assert!(g >= 0.0625 && g < 0.1, "{g}");
+        assert!((0.0625..0.1).contains(&g), "{g}");
         assert_eq!(saturating_gain(&steps[..2], &best[..2], 10.0), None);
     }
 
