@@ -173,3 +173,36 @@ fn kriging_believer_spreads_parallel_proposals() {
     // the same as if trial 30 did not exist.
     assert_eq!(blind, propose(&history, 31, false));
 }
+
+#[test]
+fn pruned_configurations_are_not_proposed_again() {
+    // A configuration skipped by partial-order pruning (PRUNED, parameters,
+    // cheap values only) must not come straight back: the GP believes it
+    // like a pending point.
+    let history = run(&mut GpSampler::new(small()), 30, 9);
+    let space = zdt1_space();
+    let objs = objectives();
+    let propose = |trials: &[Trial], number: u64| {
+        let view = StudyView {
+            space: &space,
+            objectives: &objs,
+            trials,
+            seed: 9,
+        };
+        GpSampler::new(small()).propose(&view, number).unwrap().params
+    };
+    // What trial 31 would be if trial 30 did not exist ...
+    let first = propose(&history, 31);
+    // ... is what trial 30 was, and partial-order pruning skipped it.
+    let mut with_pruned = history.clone();
+    let mut t = Trial::new(30, TrialState::Pruned);
+    t.params = first.clone();
+    t.reason = Some("partial-order: dominated".into());
+    with_pruned.push(t);
+    let next = propose(&with_pruned, 31);
+    assert!(
+        distance(&first, &next) > 0.01,
+        "the pruned configuration came back ({})",
+        distance(&first, &next)
+    );
+}

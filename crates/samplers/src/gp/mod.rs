@@ -483,14 +483,19 @@ impl Sampler for GpSampler {
             })
             .collect();
 
-        // Kriging believer.
+        // Kriging believer. PRUNED trials with parameters (stopped early, or
+        // skipped by partial-order pruning without training) are believed
+        // too: their configuration must not come back as the next proposal.
         if self.options.kriging_believer {
             let pending: Vec<Vec<f64>> = study
                 .trials
                 .iter()
                 .filter(|t| {
                     t.number != number
-                        && matches!(t.state, TrialState::Running | TrialState::Waiting)
+                        && matches!(
+                            t.state,
+                            TrialState::Running | TrialState::Waiting | TrialState::Pruned
+                        )
                         && !t.params.is_empty()
                 })
                 .map(|t| enc.encode(space, &t.params))
