@@ -189,7 +189,10 @@ fn pruned_configurations_are_not_proposed_again() {
             trials,
             seed: 9,
         };
-        GpSampler::new(small()).propose(&view, number).unwrap().params
+        GpSampler::new(small())
+            .propose(&view, number)
+            .unwrap()
+            .params
     };
     // What trial 31 would be if trial 30 did not exist ...
     let first = propose(&history, 31);
