@@ -90,6 +90,16 @@
 //! sample) and `train_seconds`. `TorchRunner::profile` (the `Runner` trait's) measures only the
 //! cheap ones on an untrained network of the same structure.
 //!
+//! Where NVIDIA's NVML is present (see [`energy`]): `energy_joules`, the
+//! GPU energy of the trial's training (and fine-tuning; 0 for a TorchScript
+//! module, which is not trained), read from the GPU's cumulative energy
+//! counter around it; and `inference_energy_joules`, the energy of one
+//! latency batch (`latency_batch` samples), read around the timed latency
+//! passes (warm-up excluded) and divided by their count. Asking for either
+//! is checked when the study is read: on the CPU, without the NVML library
+//! or driver, on a GPU without energy counters (pre-Volta) or with
+//! `trials_per_gpu > 1` it is a located error that says why.
+//!
 //! ## Determinism
 //!
 //! Weights and batch order come from ChaCha generators seeded by the trial
@@ -100,6 +110,7 @@
 
 pub mod compress;
 pub mod data;
+pub mod energy;
 pub mod error;
 pub mod measure;
 pub mod model;

@@ -2,12 +2,16 @@
 //! of random inputs, `warmup` untimed forward passes (allocator, kernel
 //! selection and caches settle), then `repeats` timed passes, each
 //! synchronised on CUDA; the reported latency is the median, which ignores
-//! the occasional pre-emption on a shared machine.
+//! the occasional pre-emption on a shared machine. With an energy counter
+//! ([`measure_latency_energy_with`]) the counter is read around the timed
+//! passes only, and the energy per batch is their energy over their count.
 
 use std::time::Instant;
 
 use tch::{Device, Kind, Tensor};
 
+use crate::energy::{self, EnergyCounter};
+use crate::error::TorchError;
 use crate::model::Net;
 
 /// How latency is measured.
@@ -79,6 +83,32 @@ pub fn measure_latency_with(
     spec: &LatencySpec,
     forward: &mut dyn FnMut(&Tensor),
 ) -> f64 {
+    let (ms, _) = latency_passes(device, sample_shape, spec, forward, None)
+        .expect("without an energy counter nothing can fail");
+    ms
+}
+
+/// As [`measure_latency_with`], also reading `counter` around the timed
+/// passes (warm-up excluded): returns the median latency (ms) and the
+/// energy per timed batch (J, see [`energy::per_batch`]).
+pub fn measure_latency_energy_with(
+    device: Device,
+    sample_shape: &[i64],
+    spec: &LatencySpec,
+    forward: &mut dyn FnMut(&Tensor),
+    counter: &dyn EnergyCounter,
+) -> Result<(f64, f64), TorchError> {
+    let (ms, joules) = latency_passes(device, sample_shape, spec, forward, Some(counter))?;
+    Ok((ms, joules.unwrap_or(f64::NAN)))
+}
+
+fn latency_passes(
+    device: Device,
+    sample_shape: &[i64],
+    spec: &LatencySpec,
+    forward: &mut dyn FnMut(&Tensor),
+    counter: Option<&dyn EnergyCounter>,
+) -> Result<(f64, Option<f64>), TorchError> {
     let mut shape = vec![spec.batch];
     shape.extend_from_slice(sample_shape);
     let x = Tensor::randn(shape.as_slice(), (Kind::Float, device));
@@ -87,13 +117,26 @@ pub fn measure_latency_with(
             tch::Cuda::synchronize(i as i64);
         }
     };
-    let samples = tch::no_grad(|| {
-        time_passes(spec.warmup, spec.repeats, || {
+    tch::no_grad(|| {
+        let mut pass = || {
             forward(&x);
             sync();
-        })
-    });
-    latency_statistic(&samples, spec.warmup)
+        };
+        let mut samples = time_passes(spec.warmup, 0, &mut pass);
+        let timed = match counter {
+            Some(c) => {
+                let (timed, joules) =
+                    energy::measure(c, || time_passes(0, spec.repeats, &mut pass))?;
+                samples.extend(timed);
+                Some(energy::per_batch(joules, spec.repeats))
+            }
+            None => {
+                samples.extend(time_passes(0, spec.repeats, &mut pass));
+                None
+            }
+        };
+        Ok((latency_statistic(&samples, spec.warmup), timed))
+    })
 }
 
 #[cfg(test)]
@@ -115,6 +158,40 @@ mod tests {
         // Without dropping the warm-up the statistic differs.
         assert_ne!(latency_statistic(&samples, 0), 1.1);
         assert!(latency_statistic(&samples, 10).is_nan());
+    }
+
+    /// A counter that charges 2 J per forward pass seen.
+    struct PerPass<'a>(&'a std::cell::Cell<u64>);
+
+    impl EnergyCounter for PerPass<'_> {
+        fn millijoules(&self) -> Result<u64, TorchError> {
+            Ok(self.0.get() * 2_000)
+        }
+    }
+
+    #[test]
+    fn inference_energy_counts_only_the_timed_batches() {
+        let passes = std::cell::Cell::new(0u64);
+        let spec = LatencySpec {
+            batch: 2,
+            warmup: 3,
+            repeats: 4,
+        };
+        let (ms, joules) = measure_latency_energy_with(
+            Device::Cpu,
+            &[5],
+            &spec,
+            &mut |x| {
+                assert_eq!(x.size(), vec![2, 5]);
+                passes.set(passes.get() + 1);
+            },
+            &PerPass(&passes),
+        )
+        .unwrap();
+        assert_eq!(passes.get(), 7);
+        // 4 timed passes of 2 J each, per batch: warm-up passes excluded.
+        assert_eq!(joules, 2.0);
+        assert!(ms >= 0.0);
     }
 
     #[test]

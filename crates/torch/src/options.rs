@@ -72,7 +72,7 @@ pub struct TorchOptions {
 }
 
 /// Objectives the runner can report.
-pub const OBJECTIVES: [&str; 10] = [
+pub const OBJECTIVES: [&str; 11] = [
     "accuracy",
     "loss",
     "latency_ms",
@@ -83,7 +83,11 @@ pub const OBJECTIVES: [&str; 10] = [
     "macs",
     "train_seconds",
     "energy_joules",
+    "inference_energy_joules",
 ];
+
+/// Objectives read from NVML's GPU energy counters (see [`crate::energy`]).
+pub const ENERGY_OBJECTIVES: [&str; 2] = ["energy_joules", "inference_energy_joules"];
 
 /// Objectives measurable without training (returned by `profile`).
 pub const CHEAP_OBJECTIVES: [&str; 6] = [
@@ -463,11 +467,14 @@ impl TorchOptions {
                     Some("drop the objective, or use latency_ms"),
                 ));
             }
-            if o.name == "energy_joules" {
-                return Err(origin.error_at(
-                    &["objectives", &index, "name"],
-                    "`energy_joules` needs NVIDIA's NVML energy counters, which this runner does not read yet",
-                    Some("measure energy with a `command` runner, or drop the objective"),
+            if ENERGY_OBJECTIVES.contains(&o.name.as_str()) && opts.trials_per_gpu > 1 {
+                return Err(err(
+                    "trials_per_gpu",
+                    format!(
+                        "`{}` reads a per-GPU energy counter, which would mix the energy of the {} trials sharing a GPU",
+                        o.name, opts.trials_per_gpu
+                    ),
+                    "set trials_per_gpu = 1 for energy objectives",
                 ));
             }
         }

@@ -20,10 +20,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::compress::CompressSpec;
 use crate::data::{self, Split};
+use crate::energy::{self, GpuEnergy};
 use crate::error::TorchError;
-use crate::measure::{measure_latency, measure_latency_with};
+use crate::measure::{measure_latency, measure_latency_energy_with, measure_latency_with};
 use crate::model::{ModelSpec, Net};
-use crate::options::{error_at, DeviceChoice, Task, TorchOptions, CHEAP_OBJECTIVES};
+use crate::options::{
+    error_at, DeviceChoice, Task, TorchOptions, CHEAP_OBJECTIVES, ENERGY_OBJECTIVES,
+};
 use crate::params::ParamReader;
 use crate::script::{CompressedScript, ScriptModel};
 use crate::train::{evaluate, evaluate_with, train, Control, EpochReport, TrainSpec};
@@ -48,6 +51,8 @@ struct Inner {
     threads: AtomicUsize,
     base: Mutex<Option<Net>>,
     script: Option<ScriptModel>,
+    /// NVML, when the study asks for an energy objective.
+    energy: Option<GpuEnergy>,
 }
 
 /// CUDA devices shared by concurrent trials, at most `per_gpu` trials each.
@@ -181,6 +186,7 @@ impl TorchRunner {
                 Some("use device = \"auto\" or \"cpu\""),
             )
         })?;
+        let energy = open_energy(&opts, gpus.as_ref(), origin, objectives)?;
         let mut defaults = opts.defaults.clone();
         defaults.extend(opts.base.clone());
         let cores = std::thread::available_parallelism()
@@ -198,6 +204,7 @@ impl TorchRunner {
                 gpus,
                 base: Mutex::new(None),
                 script,
+                energy,
                 opts,
             }),
         })
@@ -259,6 +266,44 @@ impl TorchRunner {
 
 fn weights_file(dir: &Path, study: &str, trial: u64) -> PathBuf {
     dir.join(study).join(format!("trial-{trial}.safetensors"))
+}
+
+/// NVML for the study's energy objectives (`None` when it asks for none),
+/// or the located error that says why energy cannot be measured here.
+fn open_energy(
+    opts: &TorchOptions,
+    gpus: Option<&GpuPool>,
+    origin: &SpecOrigin,
+    objectives: &Objectives,
+) -> Result<Option<GpuEnergy>, SpecError> {
+    let Some((index, name)) = objectives
+        .names()
+        .iter()
+        .enumerate()
+        .find(|(_, n)| ENERGY_OBJECTIVES.contains(n))
+        .map(|(i, n)| (i.to_string(), n.to_string()))
+    else {
+        return Ok(None);
+    };
+    let at = |message: String, help: &str| {
+        origin.error_at(&["objectives", &index, "name"], message, Some(help))
+    };
+    let Some(pool) = gpus else {
+        let why = match opts.device {
+            DeviceChoice::Cpu => "device = \"cpu\"",
+            _ => "device = \"auto\" found no CUDA GPU here",
+        };
+        return Err(at(
+            format!("`{name}` is read from NVIDIA's NVML GPU energy counters, but trials run on the CPU ({why})"),
+            "run on a CUDA GPU (device = \"cuda\" on a machine with an NVIDIA driver), or drop the energy objectives",
+        ));
+    };
+    GpuEnergy::open(&pool.devices).map(Some).map_err(|e| {
+        at(
+            format!("`{name}` cannot be measured: {}", e.message),
+            &e.help,
+        )
+    })
 }
 
 fn resolve_devices(choice: &DeviceChoice, per_gpu: usize) -> Result<Option<GpuPool>, String> {
@@ -374,20 +419,88 @@ impl Inner {
         ))
     }
 
-    fn cheap_values(&self, net: &Net, values: &mut BTreeMap<String, f64>) {
+    fn cheap_values(
+        &self,
+        net: &Net,
+        values: &mut BTreeMap<String, f64>,
+    ) -> Result<(), TorchError> {
         let cost = net.cost();
         values.insert("params".into(), cost.params as f64);
         values.insert("nonzero_params".into(), cost.nonzero_params as f64);
         values.insert("size_bytes".into(), cost.size_bytes as f64);
         values.insert("macs".into(), cost.macs as f64);
-        if self.wants("latency_ms") || self.wants("throughput") {
+        if self.wants("inference_energy_joules") {
+            self.latency_energy(net.device(), &net.sample_shape, values, &mut |x| {
+                let _ = net.forward(x, false, None);
+            })?;
+        } else if self.wants("latency_ms") || self.wants("throughput") {
             let ms = measure_latency(net, &self.opts.latency);
-            values.insert("latency_ms".into(), ms);
-            values.insert(
-                "throughput".into(),
-                self.opts.latency.batch as f64 / (ms / 1e3),
-            );
+            self.insert_latency(ms, values);
         }
+        Ok(())
+    }
+
+    fn insert_latency(&self, ms: f64, values: &mut BTreeMap<String, f64>) {
+        values.insert("latency_ms".into(), ms);
+        values.insert(
+            "throughput".into(),
+            self.opts.latency.batch as f64 / (ms / 1e3),
+        );
+    }
+
+    /// Latency and energy per inference batch, from the same timed passes.
+    fn latency_energy(
+        &self,
+        device: Device,
+        sample_shape: &[i64],
+        values: &mut BTreeMap<String, f64>,
+        forward: &mut dyn FnMut(&tch::Tensor),
+    ) -> Result<(), TorchError> {
+        let counter = self.counter(device)?;
+        let (ms, joules) = measure_latency_energy_with(
+            device,
+            sample_shape,
+            &self.opts.latency,
+            forward,
+            &counter,
+        )?;
+        self.insert_latency(ms, values);
+        values.insert("inference_energy_joules".into(), joules);
+        Ok(())
+    }
+
+    /// The NVML energy counter of a trial's device (checked at start-up).
+    fn counter(&self, device: Device) -> Result<energy::NvmlCounter<'_>, TorchError> {
+        match (&self.energy, device) {
+            (Some(e), Device::Cuda(i)) => e.counter(i),
+            _ => Err(TorchError::Device(format!(
+                "no NVML energy counter for {device:?}"
+            ))),
+        }
+    }
+
+    /// Run `work`, adding its GPU energy (J) to `joules` when the study
+    /// asks for `energy_joules`; the GPU is synchronised before the second
+    /// reading so that queued kernels are counted.
+    fn with_energy<R>(
+        &self,
+        device: Device,
+        joules: &mut f64,
+        work: impl FnOnce() -> Result<R, TorchError>,
+    ) -> Result<R, TorchError> {
+        if !self.wants("energy_joules") {
+            return work();
+        }
+        let counter = self.counter(device)?;
+        let (out, j) = energy::measure(&counter, || {
+            let out = work();
+            if let Device::Cuda(i) = device {
+                tch::Cuda::synchronize(i as i64);
+            }
+            out
+        })?;
+        *joules += j;
+        out
     }
 
     fn trial(
@@ -414,7 +527,11 @@ impl Inner {
                 ("train_seconds".to_string(), 0.0),
             ]
             .into();
-            self.script_cheap_values(&model, device, &mut values);
+            if self.wants("energy_joules") {
+                // Nothing is trained: a TorchScript module is only compressed.
+                values.insert("energy_joules".into(), 0.0);
+            }
+            self.script_cheap_values(&model, device, &mut values)?;
             return Ok(TrialEnd::Complete(values));
         }
         let stopped = |rep: &EpochReport, step: u64, reason: String| TrialEnd::Stopped {
@@ -427,20 +544,23 @@ impl Inner {
             reason,
         };
         let mut seconds = 0.0;
+        let mut joules = 0.0;
         let mut offset = 0u64;
         let mut net = match self.opts.task {
             Task::Train => {
                 let ts = TrainSpec::from_params(&r, self.opts.epochs)?;
                 let mut net = self.build(&job.params, job.seed, device)?;
-                let res = train(
-                    &mut net,
-                    &data,
-                    &ts,
-                    job.seed,
-                    self.opts.eval_batch,
-                    cancelled,
-                    &mut |rep| progress(rep.epoch, rep),
-                )?;
+                let res = self.with_energy(device, &mut joules, || {
+                    train(
+                        &mut net,
+                        &data,
+                        &ts,
+                        job.seed,
+                        self.opts.eval_batch,
+                        cancelled,
+                        &mut |rep| progress(rep.epoch, rep),
+                    )
+                })?;
                 seconds += res.seconds;
                 if let (Some(reason), Some(last)) = (res.stopped, res.last) {
                     return Ok(stopped(&last, last.epoch, reason));
@@ -457,15 +577,17 @@ impl Inner {
             let mut ft = TrainSpec::from_params(&r, compress.finetune_epochs)?;
             ft.epochs = compress.finetune_epochs;
             ft.lr = r.float("finetune_lr", ft.lr / 10.0, 1e-8, 10.0)?;
-            let res = train(
-                &mut net,
-                &data,
-                &ft,
-                job.seed ^ 0xf1e7,
-                self.opts.eval_batch,
-                cancelled,
-                &mut |rep| progress(offset + rep.epoch, rep),
-            )?;
+            let res = self.with_energy(device, &mut joules, || {
+                train(
+                    &mut net,
+                    &data,
+                    &ft,
+                    job.seed ^ 0xf1e7,
+                    self.opts.eval_batch,
+                    cancelled,
+                    &mut |rep| progress(offset + rep.epoch, rep),
+                )
+            })?;
             seconds += res.seconds;
             if let (Some(reason), Some(last)) = (res.stopped, res.last) {
                 return Ok(stopped(&last, offset + last.epoch, reason));
@@ -479,7 +601,10 @@ impl Inner {
             ("train_seconds".to_string(), seconds),
         ]
         .into();
-        self.cheap_values(&net, &mut values);
+        if self.wants("energy_joules") {
+            values.insert("energy_joules".into(), joules);
+        }
+        self.cheap_values(&net, &mut values)?;
         let target = save_to.map(Path::to_path_buf).or_else(|| {
             Some(weights_file(
                 self.opts.save_weights_dir.as_ref()?,
@@ -498,22 +623,23 @@ impl Inner {
         model: &CompressedScript,
         device: Device,
         values: &mut BTreeMap<String, f64>,
-    ) {
+    ) -> Result<(), TorchError> {
         let cost = model.cost();
         values.insert("params".into(), cost.params as f64);
         values.insert("nonzero_params".into(), cost.nonzero_params as f64);
         values.insert("size_bytes".into(), cost.size_bytes as f64);
-        if self.wants("latency_ms") || self.wants("throughput") {
+        if self.wants("inference_energy_joules") {
+            self.latency_energy(device, &self.sample_shape, values, &mut |x| {
+                let _ = model.forward(x);
+            })?;
+        } else if self.wants("latency_ms") || self.wants("throughput") {
             let ms =
                 measure_latency_with(device, &self.sample_shape, &self.opts.latency, &mut |x| {
                     let _ = model.forward(x);
                 });
-            values.insert("latency_ms".into(), ms);
-            values.insert(
-                "throughput".into(),
-                self.opts.latency.batch as f64 / (ms / 1e3),
-            );
+            self.insert_latency(ms, values);
         }
+        Ok(())
     }
 
     fn profile(&self, job: &Job, device: Device) -> Result<BTreeMap<String, f64>, TorchError> {
@@ -521,7 +647,7 @@ impl Inner {
         let compress = CompressSpec::from_params(&r)?;
         if let Some(script) = &self.script {
             let mut values = BTreeMap::new();
-            self.script_cheap_values(&script.compress(&compress, device)?, device, &mut values);
+            self.script_cheap_values(&script.compress(&compress, device)?, device, &mut values)?;
             return Ok(values);
         }
         // The compress task's base has the architecture of the defaults.
@@ -535,7 +661,7 @@ impl Inner {
         }
         compress.apply_formats(&mut net, device.is_cuda());
         let mut values = BTreeMap::new();
-        self.cheap_values(&net, &mut values);
+        self.cheap_values(&net, &mut values)?;
         values.retain(|k, _| CHEAP_OBJECTIVES.contains(&k.as_str()));
         Ok(values)
     }
@@ -978,6 +1104,44 @@ mod tests {
         assert!(e.to_string().contains("mlp"), "{e}");
         let e = build("task = \"compress\"", space, &OBJ).err().unwrap();
         assert!(e.to_string().contains("[runner.base]"), "{e}");
+    }
+
+    #[test]
+    fn energy_objectives_without_an_nvml_gpu_are_located_errors() {
+        let space = "width = { type = \"int\", low = 8, high = 32 }";
+        for objective in ["energy_joules", "inference_energy_joules"] {
+            let e = build("device = \"cpu\"", space, &["accuracy", objective])
+                .err()
+                .unwrap();
+            let text = e.to_string();
+            assert!(e.line.is_some(), "{e}");
+            assert!(e.field.contains("objectives"), "{}", e.field);
+            assert!(
+                text.contains(objective)
+                    && text.contains("NVML")
+                    && text.contains("device = \"cpu\"")
+                    && text.contains("drop the energy objectives"),
+                "{e}"
+            );
+        }
+        load_cuda();
+        if !tch::Cuda::is_available() {
+            let e = build("device = \"auto\"", space, &["inference_energy_joules"])
+                .err()
+                .unwrap();
+            assert!(e.to_string().contains("found no CUDA GPU"), "{e}");
+        }
+        // Several trials per GPU would share one counter.
+        let e = build(
+            "device = \"cuda\"\ntrials_per_gpu = 2",
+            space,
+            &["accuracy", "energy_joules"],
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("trials_per_gpu = 1"), "{e}");
+        // Without energy objectives the CPU is fine.
+        assert!(build("device = \"cpu\"", space, &["accuracy"]).is_ok());
     }
 
     #[tokio::test]
