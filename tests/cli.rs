@@ -276,6 +276,9 @@ direction = "minimize"
 a = {{ type = "float", low = 0.0, high = 1.0 }}
 n = {{ type = "int", low = 1, high = 5 }}
 
+[sampler]
+kind = "random"
+
 [runner]
 kind = "command"
 command = {command}

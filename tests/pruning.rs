@@ -92,6 +92,9 @@ x = { type = "float", low = 0.0, high = 1.0 }
 kind = "dominated"
 warmup_steps = 2
 
+[sampler]
+kind = "random"
+
 [runner]
 kind = "command"
 command = ["python3", "train.py"]
@@ -178,6 +181,9 @@ kind = { type = "categorical", choices = ["x", "y"] }
 [pruner]
 kind = "none"
 partial_order = true
+
+[sampler]
+kind = "random"
 
 [runner]
 kind = "command"

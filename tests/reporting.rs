@@ -256,6 +256,9 @@ direction = "maximize"
 x0 = { type = "float", low = 0.0, high = 1.0 }
 opt = { type = "categorical", choices = ["sgd", "adam"] }
 
+[sampler]
+kind = "random"
+
 [runner]
 kind = "command"
 command = ["sh", "-c", '''echo log-line-of-{x0}; awk 'BEGIN {{ x = {x0}; if (x > 0.8) exit 3; printf "{{\"f1\": %f, \"acc\": %f}}\n", x, 1 - (x - 0.3) ^ 2 }}' ''']
