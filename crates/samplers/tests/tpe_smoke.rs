@@ -226,7 +226,7 @@ fn proposals_are_legal_in_a_mixed_conditional_space_with_every_mode() {
     let objectives = minimize(&["err", "cost"]);
     for (multivariate, group) in [(true, true), (true, false), (false, false)] {
         let mut s = TpeSampler::new(TpeOptions {
-            multivariate,
+            multivariate: Some(multivariate),
             group,
             ..TpeOptions::default()
         });

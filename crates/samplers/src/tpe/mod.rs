@@ -46,7 +46,7 @@ use rand::Rng;
 
 use crate::random::SobolSampler;
 use crate::{option, reject_unknown, trial_rng, Proposal, Sampler, SamplerError, StudyView};
-use parzen::{KernelDomain, ParzenEstimator, ParzenSettings};
+use parzen::{BandwidthRule, KernelDomain, ParzenEstimator, ParzenSettings};
 use split::{default_weights, gamma, split, weights_below_multi_objective, History};
 
 /// How the first trials are drawn.
@@ -62,23 +62,35 @@ pub enum Startup {
 /// TPE options (`[sampler] kind = "tpe"`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TpeOptions {
-    /// Finished trials before TPE takes over (`n_startup_trials`, 10).
-    pub n_startup_trials: usize,
+    /// Finished trials before TPE takes over (`n_startup_trials`; by
+    /// default 10 for one objective, 24 for several).
+    pub n_startup_trials: Option<usize>,
     /// Candidates drawn from `l(x)` per proposal (`n_ei_candidates`, 24).
     pub n_ei_candidates: usize,
-    /// Fraction of finished trials in the good group (`gamma`, 0.1).
-    pub gamma: f64,
-    /// Cap on the good group's size (`gamma_max`, 25 as in Optuna).
-    pub gamma_max: usize,
+    /// Fraction of finished trials in the good group (`gamma`; by default
+    /// 0.1 for one objective, 0.15 for several).
+    pub gamma: Option<f64>,
+    /// Cap on the good group's size (`gamma_max`; by default 25 for one
+    /// objective and none for several, as in Optuna 5).
+    pub gamma_max: Option<usize>,
     /// Weight of the prior kernel (`prior_weight`, 1.0).
     pub prior_weight: f64,
     /// Lower bound on bandwidths (`consider_magic_clip`, true).
     pub consider_magic_clip: bool,
     /// Domain ends as neighbours in univariate bandwidths
-    /// (`consider_endpoints`, false).
-    pub consider_endpoints: bool,
-    /// Model parameters jointly (`multivariate`, true).
-    pub multivariate: bool,
+    /// (`consider_endpoints`; by default no for one objective, yes for
+    /// several).
+    pub consider_endpoints: Option<bool>,
+    /// Model parameters jointly (`multivariate`; by default yes for one
+    /// objective and no for several, as in Optuna 5).
+    pub multivariate: Option<bool>,
+    /// Kernel bandwidth rule (`bandwidth`: "neighbours" (default, Optuna
+    /// 5), "neighbours_with_prior" or "scott").
+    pub bandwidth: BandwidthRule,
+    /// Several objectives: weight the good group by hypervolume
+    /// contribution (`hv_weights`, false; Optuna 3/4 did, Optuna 5 weighs
+    /// all good trials equally).
+    pub hv_weights: bool,
     /// With `multivariate`, one joint model per set of parameters that are
     /// always active together (`group`, true); without, conditional
     /// parameters are modelled one at a time.
@@ -92,14 +104,16 @@ pub struct TpeOptions {
 impl Default for TpeOptions {
     fn default() -> Self {
         TpeOptions {
-            n_startup_trials: 10,
+            n_startup_trials: None,
             n_ei_candidates: 24,
-            gamma: 0.1,
-            gamma_max: 25,
+            gamma: None,
+            gamma_max: None,
             prior_weight: 1.0,
             consider_magic_clip: true,
-            consider_endpoints: false,
-            multivariate: true,
+            consider_endpoints: None,
+            multivariate: None,
+            bandwidth: BandwidthRule::Neighbours,
+            hv_weights: false,
             group: true,
             constant_liar: true,
             startup: Startup::Sobol,
@@ -116,6 +130,8 @@ const OPTION_KEYS: &[&str] = &[
     "consider_magic_clip",
     "consider_endpoints",
     "multivariate",
+    "bandwidth",
+    "hv_weights",
     "group",
     "constant_liar",
     "startup",
@@ -131,16 +147,17 @@ impl TpeOptions {
             message: message.into(),
         };
         let o = TpeOptions {
-            n_startup_trials: option(options, "n_startup_trials")?.unwrap_or(d.n_startup_trials),
+            n_startup_trials: option(options, "n_startup_trials")?.or(d.n_startup_trials),
             n_ei_candidates: option(options, "n_ei_candidates")?.unwrap_or(d.n_ei_candidates),
-            gamma: option(options, "gamma")?.unwrap_or(d.gamma),
-            gamma_max: option(options, "gamma_max")?.unwrap_or(d.gamma_max),
+            gamma: option(options, "gamma")?.or(d.gamma),
+            gamma_max: option(options, "gamma_max")?.or(d.gamma_max),
             prior_weight: option(options, "prior_weight")?.unwrap_or(d.prior_weight),
             consider_magic_clip: option(options, "consider_magic_clip")?
                 .unwrap_or(d.consider_magic_clip),
-            consider_endpoints: option(options, "consider_endpoints")?
-                .unwrap_or(d.consider_endpoints),
-            multivariate: option(options, "multivariate")?.unwrap_or(d.multivariate),
+            consider_endpoints: option(options, "consider_endpoints")?.or(d.consider_endpoints),
+            multivariate: option(options, "multivariate")?.or(d.multivariate),
+            bandwidth: option(options, "bandwidth")?.unwrap_or(d.bandwidth),
+            hv_weights: option(options, "hv_weights")?.unwrap_or(d.hv_weights),
             group: option(options, "group")?.unwrap_or(d.group),
             constant_liar: option(options, "constant_liar")?.unwrap_or(d.constant_liar),
             startup: option(options, "startup")?.unwrap_or(d.startup),
@@ -148,10 +165,10 @@ impl TpeOptions {
         if o.n_ei_candidates == 0 {
             return Err(bad("n_ei_candidates", "must be at least 1"));
         }
-        if !(o.gamma > 0.0 && o.gamma <= 1.0) {
+        if o.gamma.is_some_and(|g| !(g > 0.0 && g <= 1.0)) {
             return Err(bad("gamma", "must be in (0, 1]"));
         }
-        if o.gamma_max == 0 {
+        if o.gamma_max == Some(0) {
             return Err(bad("gamma_max", "must be at least 1"));
         }
         if !(o.prior_weight > 0.0 && o.prior_weight.is_finite()) {
@@ -204,12 +221,18 @@ impl TpeSampler {
         &self.options
     }
 
+    /// Whether parameters are modelled jointly for these objectives.
+    fn multivariate(&self, objectives: &Objectives) -> bool {
+        self.options.multivariate.unwrap_or(objectives.len() == 1)
+    }
+
     /// Reset caches if the study's space or objectives changed.
     fn refresh(&mut self, space: &SearchSpace, objectives: &Objectives) {
         if self.space.as_ref() != Some(space) || self.objectives.as_ref() != Some(objectives) {
             self.space = Some(space.clone());
             self.objectives = Some(objectives.clone());
-            self.groups = parameter_groups(space, self.options.multivariate, self.options.group);
+            self.groups =
+                parameter_groups(space, self.multivariate(objectives), self.options.group);
             self.cache.clear();
         }
     }
@@ -298,7 +321,14 @@ impl Sampler for TpeSampler {
                 _ => {}
             }
         }
-        if finished.len() < self.options.n_startup_trials.max(1) {
+        // Several objectives need a wider look at the front before the
+        // model takes over, a larger good group and kernels that reach the
+        // domain ends (where ZDT-like optima sit); see `TpeOptions`.
+        let o = &self.options;
+        let n_startup = o.n_startup_trials.unwrap_or(if multi { 24 } else { 10 });
+        let gamma_fraction = o.gamma.unwrap_or(if multi { 0.15 } else { 0.1 });
+        let consider_endpoints = o.consider_endpoints.unwrap_or(multi);
+        if finished.len() < n_startup.max(1) {
             return Ok(self.startup(study, number));
         }
 
@@ -330,22 +360,34 @@ impl Sampler for TpeSampler {
             history.running.push(pool.len());
             pool.push(l);
         }
-        let n_below = gamma(finished.len(), self.options.gamma, self.options.gamma_max);
+        let cap = match self.options.gamma_max {
+            Some(cap) => cap,
+            None if multi => usize::MAX,
+            None => 25,
+        };
+        let n_below = gamma(finished.len(), gamma_fraction, cap);
         let (below, above) = split(&history, n_below, multi);
-        let below_weights: Option<Vec<f64>> = multi.then(|| {
-            let mut feasible_values: Vec<Option<&[f64]>> = vec![None; pool.len()];
-            for &(id, v) in &history.feasible {
-                feasible_values[id] = Some(v);
+        // Several objectives: good trials weigh the same (Optuna 5) or by
+        // hypervolume contribution; one objective: Optuna's ramp.
+        let below_weights: Option<Vec<f64>> = match (multi, self.options.hv_weights) {
+            (false, _) => None,
+            (true, false) => Some(vec![1.0; below.len()]),
+            (true, true) => {
+                let mut feasible_values: Vec<Option<&[f64]>> = vec![None; pool.len()];
+                for &(id, v) in &history.feasible {
+                    feasible_values[id] = Some(v);
+                }
+                let pts: Vec<Option<&[f64]>> =
+                    below.iter().map(|&id| feasible_values[id]).collect();
+                Some(weights_below_multi_objective(&pts))
             }
-            let pts: Vec<Option<&[f64]>> = below.iter().map(|&id| feasible_values[id]).collect();
-            weights_below_multi_objective(&pts)
-        });
+        };
 
         let settings = ParzenSettings {
             prior_weight: self.options.prior_weight,
             consider_magic_clip: self.options.consider_magic_clip,
-            consider_endpoints: self.options.consider_endpoints,
-            multivariate: self.options.multivariate,
+            consider_endpoints,
+            bandwidth: self.options.bandwidth,
         };
         let mut rng = trial_rng(study.seed, number, 1);
         let mut chosen: Vec<Option<ParamValue>> = vec![None; space.len()];

@@ -15,9 +15,13 @@
 //!   `p = prior_weight / (n + 1)`, normalised; the prior component is
 //!   uniform.
 //!
-//! Bandwidths follow Optuna: in multivariate mode Scott's rule
-//! `0.2 * n^(-1/(d + 4)) * width`, otherwise the larger distance to the
-//! neighbouring observation (the prior centre included); both clipped to
+//! Bandwidths ([`BandwidthRule`]) follow Optuna 5 by default: per
+//! dimension, the larger distance to the neighbouring observation, the
+//! domain ends (widened by half a step) standing in for missing
+//! neighbours, in joint and single-parameter estimators alike. Optuna 3/4's
+//! rules are kept as options: Scott's rule `0.2 * n^(-1/(d + 4)) * width`
+//! (their multivariate TPE) and neighbour distances that count the prior
+//! centre as an observation (their univariate TPE). All are clipped to
 //! `[width / min(100, n + 2), width]` by the "magic clip".
 //!
 //! Evaluation is laid out for speed: everything that depends only on a
@@ -26,7 +30,7 @@
 //! density costs one multiply-add per component and continuous dimension
 //! plus one log-sum-exp. Discrete cell masses, which need two `erfc`s each,
 //! are memoised by grid offset when all observation kernels of a dimension
-//! share one bandwidth (always the case in multivariate mode).
+//! share one bandwidth (always the case under Scott's rule).
 
 use paretosearch_core::Distribution;
 use rand::Rng;
@@ -119,6 +123,21 @@ impl KernelDomain {
     }
 }
 
+/// How the bandwidths of observation kernels are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BandwidthRule {
+    /// Larger distance to the neighbouring observations, per dimension
+    /// (Optuna 5, any number of parameters).
+    Neighbours,
+    /// As `Neighbours`, with the prior centre counted as an observation
+    /// (Optuna 3/4's univariate TPE).
+    NeighboursWithPrior,
+    /// Scott's rule `0.2 * n^(-1/(d + 4)) * width`, shared by all
+    /// observations (Optuna 3/4's multivariate TPE).
+    Scott,
+}
+
 /// Estimator settings (Optuna's `_ParzenEstimatorParameters`, with the
 /// prior always on).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -130,8 +149,8 @@ pub struct ParzenSettings {
     /// Univariate bandwidths: let the domain ends count as neighbours of the
     /// outermost observations.
     pub consider_endpoints: bool,
-    /// Scott's-rule bandwidths for joint (multivariate) estimators.
-    pub multivariate: bool,
+    /// Bandwidth rule of the observation kernels.
+    pub bandwidth: BandwidthRule,
 }
 
 impl Default for ParzenSettings {
@@ -140,7 +159,7 @@ impl Default for ParzenSettings {
             prior_weight: 1.0,
             consider_magic_clip: true,
             consider_endpoints: false,
-            multivariate: true,
+            bandwidth: BandwidthRule::Neighbours,
         }
     }
 }
@@ -527,21 +546,23 @@ fn bandwidths(
 ) -> Vec<f64> {
     let n = mus.len();
     let width = high - low + step;
-    let mut sigmas = if s.multivariate {
+    let mut sigmas = if s.bandwidth == BandwidthRule::Scott {
         let sigma = 0.2 * (n.max(1) as f64).powf(-1.0 / (n_params as f64 + 4.0)) * width;
         vec![sigma; n]
     } else {
-        // Neighbour distances among the observations and the prior centre,
-        // with the domain ends (widened by half a step) as outer neighbours.
-        let mut order: Vec<usize> = (0..=n).collect();
+        // Neighbour distances among the observations (and the prior centre
+        // under `NeighboursWithPrior`), with the domain ends (widened by
+        // half a step) as outer neighbours.
+        let with_prior = s.bandwidth == BandwidthRule::NeighboursWithPrior;
+        let m = n + usize::from(with_prior);
+        let mut order: Vec<usize> = (0..m).collect();
         let prior_mu = 0.5 * (low + high);
         let at = |i: usize| if i < n { mus[i] } else { prior_mu };
         order.sort_by(|&a, &b| at(a).total_cmp(&at(b)));
-        let mut ext = Vec::with_capacity(n + 3);
+        let mut ext = Vec::with_capacity(m + 2);
         ext.push(low - step / 2.0);
         ext.extend(order.iter().map(|&i| at(i)));
         ext.push(high + step / 2.0);
-        let m = n + 1;
         let mut sorted_sigma: Vec<f64> = (1..=m)
             .map(|j| (ext[j] - ext[j - 1]).max(ext[j + 1] - ext[j]))
             .collect();
@@ -578,7 +599,11 @@ mod tests {
 
     fn settings(multivariate: bool) -> ParzenSettings {
         ParzenSettings {
-            multivariate,
+            bandwidth: if multivariate {
+                BandwidthRule::Scott
+            } else {
+                BandwidthRule::NeighboursWithPrior
+            },
             ..ParzenSettings::default()
         }
     }
@@ -768,7 +793,7 @@ mod tests {
     fn univariate_bandwidths_follow_neighbour_rule() {
         // Observations 0.1 and 0.3 on [0, 1], prior centre 0.5.
         let s = ParzenSettings {
-            multivariate: false,
+            bandwidth: BandwidthRule::NeighboursWithPrior,
             consider_magic_clip: false,
             ..ParzenSettings::default()
         };
@@ -780,6 +805,29 @@ mod tests {
         let clipped = bandwidths(&[0.3, 0.1], 0.0, 1.0, 0.0, 1, &ParzenSettings::default());
         // Magic clip: at least 1 / min(100, 4) = 0.25.
         assert!(clipped.iter().all(|&x| (x - 0.25).abs() < 1e-12));
+    }
+
+    #[test]
+    fn optuna5_bandwidths_ignore_the_prior_centre() {
+        let s = ParzenSettings {
+            consider_magic_clip: false,
+            ..ParzenSettings::default()
+        };
+        assert_eq!(s.bandwidth, BandwidthRule::Neighbours);
+        // Sorted: [0, 0.1, 0.3, 0.7, 1], endpoints ignored.
+        let sig = bandwidths(&[0.3, 0.1, 0.7], 0.0, 1.0, 0.0, 3, &s);
+        for (got, want) in sig.iter().zip([0.4, 0.2, 0.4]) {
+            assert_relative_eq!(*got, want, epsilon = 1e-12);
+        }
+        // The prior centre 0.5 as a neighbour halves the outer gaps.
+        let with_prior = ParzenSettings {
+            bandwidth: BandwidthRule::NeighboursWithPrior,
+            ..s
+        };
+        let sig = bandwidths(&[0.3, 0.1, 0.7], 0.0, 1.0, 0.0, 3, &with_prior);
+        for (got, want) in sig.iter().zip([0.2, 0.2, 0.2]) {
+            assert_relative_eq!(*got, want, epsilon = 1e-12);
+        }
     }
 
     #[test]

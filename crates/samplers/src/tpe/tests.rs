@@ -217,9 +217,19 @@ fn options_are_checked() {
     let t: toml::Table =
         toml::from_str("gamma = 0.2\nmultivariate = false\nstartup = \"random\"").unwrap();
     let o = TpeOptions::from_options(&t).unwrap();
-    assert_eq!(o.gamma, 0.2);
-    assert!(!o.multivariate);
+    assert_eq!(o.gamma, Some(0.2));
+    assert_eq!(o.multivariate, Some(false));
     assert_eq!(o.startup, Startup::Random);
+    assert_eq!(o.bandwidth, BandwidthRule::Neighbours);
+    assert!(!o.hv_weights);
+    let t: toml::Table =
+        toml::from_str("bandwidth = \"scott\"\nhv_weights = true\ngamma_max = 25").unwrap();
+    let o = TpeOptions::from_options(&t).unwrap();
+    assert_eq!(o.bandwidth, BandwidthRule::Scott);
+    assert!(o.hv_weights);
+    assert_eq!(o.gamma_max, Some(25));
+    let bad: toml::Table = toml::from_str("bandwidth = \"silverman\"").unwrap();
+    assert!(TpeOptions::from_options(&bad).is_err());
     let bad: toml::Table = toml::from_str("gama = 0.2").unwrap();
     assert!(TpeOptions::from_options(&bad)
         .unwrap_err()
