@@ -250,19 +250,28 @@ impl PgStore {
             tx.commit().await?;
             return Ok(Claim::Queued(row.into_trial(Vec::new())?));
         }
-        let t = tally(&mut tx, study_id).await?;
-        if (t.counted.max(0) as u64) >= budget {
-            tx.commit().await?;
-            return Ok(Claim::Exhausted {
-                running: t.running.max(0) as u64,
-            });
-        }
+        let next: i64 = sqlx::query_scalar(&row::next_number_sql("$1"))
+            .bind(study_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let next_number = if (next.max(0) as u64) < budget {
+            next
+        } else {
+            let t = tally(&mut tx, study_id).await?;
+            if (t.counted.max(0) as u64) >= budget {
+                tx.commit().await?;
+                return Ok(Claim::Exhausted {
+                    running: t.running.max(0) as u64,
+                });
+            }
+            t.next_number
+        };
         let row = sqlx::query_as::<_, TrialRow>(&format!(
             "INSERT INTO trials (study_id, number, state, worker, started_at, heartbeat_at) \
              VALUES ($1, $2, 'RUNNING', $3, $4, $4) RETURNING {TRIAL_COLUMNS}"
         ))
         .bind(study_id)
-        .bind(t.next_number)
+        .bind(next_number)
         .bind(worker)
         .bind(now_ms)
         .fetch_one(&mut *tx)

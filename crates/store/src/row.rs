@@ -70,6 +70,15 @@ pub(crate) fn tally_sql(placeholder: &str) -> String {
     )
 }
 
+/// SQL computing the next trial number of the study bound to `{}`: one
+/// probe of the `(study_id, number)` unique index. Trial numbers are unique
+/// and start at 0, so no more than this many trials exist and, while it is
+/// below the budget, the budget cannot be spent: claims then skip the
+/// full [`Tally`], which scans the study.
+pub(crate) fn next_number_sql(placeholder: &str) -> String {
+    format!("SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = {placeholder}")
+}
+
 impl TrialRow {
     /// The parameters are still empty (nothing sampled yet).
     pub fn has_no_params(&self) -> bool {
