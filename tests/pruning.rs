@@ -3,43 +3,8 @@
 //! (PRUNED, with reason and step), that their processes are really gone, and
 //! that partial-order pruning skips candidates without training them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-use serde_json::Value;
-
-fn ps(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paretosearch"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("paretosearch starts")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    p
-}
-
-fn export(study: &Path) -> Vec<Value> {
-    let o = ps(&["export", study.to_str().unwrap(), "--format", "json"]);
-    assert!(o.status.success(), "{}", text(&o));
-    serde_json::from_slice::<Value>(&o.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
+mod common;
+use common::{export_json as export, ps, text, write};
 
 fn pid_alive(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
