@@ -88,19 +88,6 @@ pub struct TellArgs {
     pub json: bool,
 }
 
-fn sampler_for(spec: &StudySpec) -> Result<Box<dyn paretosearch_samplers::Sampler>> {
-    paretosearch_samplers::build(&spec.sampler).map_err(|e| {
-        let key = match &e {
-            paretosearch_samplers::SamplerError::BadOption { key, .. } => key.clone(),
-            _ => "kind".into(),
-        };
-        anyhow::Error::from(
-            spec.origin
-                .error_at(&["sampler", &key], e.to_string(), None),
-        )
-    })
-}
-
 /// Run `ask`.
 pub async fn ask(args: AskArgs) -> Result<ExitCode> {
     let prepared = study::prepare(&args.study)?;
@@ -108,7 +95,7 @@ pub async fn ask(args: AskArgs) -> Result<ExitCode> {
     if budget == 0 {
         return Err(BadInput("--trials must be at least 1".into()).into());
     }
-    let mut sampler = sampler_for(&prepared.spec)?;
+    let mut sampler = study::build_sampler(&prepared.spec)?;
     let loaded = prepared.connect().await?;
     let record = loaded.open_study().await?;
     let store = loaded.store.clone();

@@ -102,18 +102,7 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     };
     // Build everything that can fail on bad input before touching the store.
     let runner = study::build_runner(&prepared.spec, workers)?;
-    let sampler = paretosearch_samplers::build(&prepared.spec.sampler).map_err(|e| {
-        let key = match &e {
-            paretosearch_samplers::SamplerError::BadOption { key, .. } => key.clone(),
-            _ => "kind".into(),
-        };
-        anyhow::Error::from(
-            prepared
-                .spec
-                .origin
-                .error_at(&["sampler", &key], e.to_string(), None),
-        )
-    })?;
+    let sampler = study::build_sampler(&prepared.spec)?;
     let pruning = pruners::build(
         prepared.spec.pruner.as_ref(),
         &prepared.spec.space,

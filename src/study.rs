@@ -165,6 +165,20 @@ impl LoadedStudy {
     }
 }
 
+/// Build the sampler of a spec; a bad `[sampler]` option is a located error.
+pub fn build_sampler(spec: &StudySpec) -> Result<Box<dyn paretosearch_samplers::Sampler>> {
+    paretosearch_samplers::build(&spec.sampler).map_err(|e| {
+        let key = match &e {
+            paretosearch_samplers::SamplerError::BadOption { key, .. } => key.clone(),
+            _ => "kind".into(),
+        };
+        anyhow::Error::from(
+            spec.origin
+                .error_at(&["sampler", &key], e.to_string(), None),
+        )
+    })
+}
+
 /// Build the runner of a spec.
 pub fn build_runner(spec: &StudySpec, workers: usize) -> Result<Arc<dyn Runner>> {
     match &spec.runner {
