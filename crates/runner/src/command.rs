@@ -866,6 +866,12 @@ async fn terminate(
         sleep(Duration::from_millis(20)).await;
     }
     signal_group(pgid, libc::SIGKILL);
+    // The kill is asynchronous; give the kernel a moment to end the group so
+    // callers see it gone (zombies still answer `kill(0)`, hence the bound).
+    let end = Instant::now() + Duration::from_millis(500);
+    while group_alive(pgid) && Instant::now() < end {
+        sleep(Duration::from_millis(10)).await;
+    }
     match status {
         Some(s) => Some(s),
         None => timeout(Duration::from_secs(5), child.wait())
@@ -1041,13 +1047,30 @@ mod tests {
     }
 
     /// Gone, or a zombie waiting for init: in both cases no longer running.
-    fn process_gone(pid: i32) -> bool {
+    fn process_dead_now(pid: i32) -> bool {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => true,
             Ok(stat) => {
                 let after = stat.rsplit(')').next().unwrap_or("");
-                after.trim_start().starts_with('Z')
+                let state = after.trim_start();
+                state.starts_with('Z') || state.starts_with('X')
             }
+        }
+    }
+
+    /// SIGKILL is delivered asynchronously: a killed process can still show
+    /// as running for a moment. Wait (bounded) for it to become a zombie or
+    /// vanish; a process that survives two seconds really survived.
+    fn process_gone(pid: i32) -> bool {
+        let end = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            if process_dead_now(pid) {
+                return true;
+            }
+            if std::time::Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
