@@ -14,12 +14,15 @@
 #   dominated          kind = "dominated" with the study's early-stopping options
 #   dominated-default  kind = "dominated" with the library's defaults
 #   dominated-saturating, dominated-noextrap
-#                      the same with extrapolate = "saturating" / "none"
+#                      the study's options with extrapolate = "saturating" / "none"
 #   partial-order      kind = "none", partial_order = true (and its margin)
 #   both               early stopping and partial-order pruning
-#   ARM+key=value      an arm with one more option, e.g. dominated+z=1.0
-# Default arms: quickstart-pruned: none dominated dominated-default; mlp-monotone: none
-# none2 partial-order; cnn-digits: none dominated partial-order.
+#   ARM+key=value      an arm with one more option, e.g. dominated+z=1.0,
+#                      dominated-default+extrapolate=peers (bare words are strings)
+# Default arms: quickstart-pruned: none, dominated, dominated-default, and the
+# defaults with extrapolate = saturating / peers, and peers at the study's z;
+# mlp-monotone: none, none2, partial-order, partial-order with a margin of
+# 0.003; cnn-digits: none, dominated, partial-order.
 #
 # Hypervolume uses one fixed reference per study: objectives are normalised
 # by the ideal and nadir of the COMPLETE trials of all arms and seeds
@@ -45,8 +48,10 @@ import json, os, re, shutil, subprocess, sys, time
 ps, root, work, studies, seeds, arms, trials = sys.argv[1:8]
 studies, seeds = studies.split(), seeds.split()
 DEFAULT_ARMS = {
-    "quickstart-pruned": ["none", "dominated", "dominated-default"],
-    "mlp-monotone": ["none", "none2", "partial-order"],
+    "quickstart-pruned": ["none", "dominated", "dominated-default",
+                          "dominated-default+extrapolate=saturating",
+                          "dominated-default+extrapolate=peers", "dominated+extrapolate=peers"],
+    "mlp-monotone": ["none", "none2", "partial-order", "partial-order+partial_order_margin=0.003"],
     "cnn-digits": ["none", "dominated", "partial-order"],
 }
 arms_of = lambda study: (DEFAULT_ARMS.get(study, ["none", "dominated", "partial-order"])
@@ -58,11 +63,20 @@ def pruner_table(text, arm):
     """The [pruner] table of `arm`, from the study's own table; `arm+key=value`
     adds an option (e.g. dominated+z=1.0)."""
     arm, *extra = arm.split("+")
+    alias = {"dominated-saturating": "extrapolate=saturating", "dominated-noextrap": "extrapolate=none"}
+    if arm in alias:
+        arm, extra = "dominated", [alias[arm]] + extra
     t = pruner_base(text, arm)
     for e in extra:
-        key = e.split("=")[0].strip()
-        t = "".join(l + "\n" for l in t.splitlines() if l.split("=")[0].strip() != key) + e + "\n"
+        key, _, value = (x.strip() for x in e.partition("="))
+        if not re.fullmatch(r"-?[0-9.eE+-]+|true|false|\".*\"", value):
+            value = f'"{value}"'  # a bare word is a string: extrapolate=peers
+        t = "".join(l + "\n" for l in t.splitlines() if l.split("=")[0].strip() != key)
+        t += f"{key} = {value}\n"
     return t
+
+def slug(arm):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", arm)
 
 def pruner_base(text, arm):
     m = re.search(r"(?ms)^\[pruner\]\n(.*?)(?=^\[)", text)
@@ -76,12 +90,8 @@ def pruner_base(text, arm):
         return ""
     if arm == "dominated":
         return "\n".join(['[pruner]', 'kind = "dominated"'] + early) + "\n"
-    if arm == "dominated-noextrap":
-        return "\n".join(['[pruner]', 'kind = "dominated"', 'extrapolate = "none"'] + early) + "\n"
     if arm == "dominated-default":
         return '[pruner]\nkind = "dominated"\n'
-    if arm == "dominated-saturating":
-        return "\n".join(['[pruner]', 'kind = "dominated"', 'extrapolate = "saturating"'] + early) + "\n"
     if arm == "partial-order":
         return "\n".join(['[pruner]', 'kind = "none"', 'partial_order = true'] + po) + "\n"
     if arm == "both":
@@ -90,14 +100,14 @@ def pruner_base(text, arm):
 
 def arm_file(study, arm, seed):
     text = open(f"{root}/studies/{study}.toml").read()
-    text = re.sub(r'(?m)^name = ".*"$', f'name = "{study}-{arm}-s{seed}"', text, count=1)
+    text = re.sub(r'(?m)^name = ".*"$', f'name = "{study}-{slug(arm)}-s{seed}"', text, count=1)
     text = re.sub(r"(?m)^seed = \d+$", f"seed = {seed}", text, count=1)
     table = pruner_table(text, arm)
     if re.search(r"(?m)^\[pruner\]", text):
         text = re.sub(r"(?ms)^\[pruner\]\n.*?(?=^\[)", lambda _: table + "\n", text)
     else:
         text = text.replace("[runner]", table + "\n[runner]", 1)
-    path = f"{work}/studies/{study}-{arm}-s{seed}.toml"
+    path = f"{work}/studies/{study}-{slug(arm)}-s{seed}.toml"
     open(path, "w").write(text)
     return path
 

@@ -634,9 +634,10 @@ impl Progress {
             let s = summarize(trials, &spec.objectives);
             b.set_position(s.finished as u64);
             b.set_message(format!(
-                "fail {}  pruned {}  front {}  hv {}",
+                "fail {}  stopped {}  skipped {}  front {}  hv {}",
                 s.counts.get(&TrialState::Fail).unwrap_or(&0),
-                s.counts.get(&TrialState::Pruned).unwrap_or(&0),
+                s.stopped,
+                s.skipped,
                 s.pareto.len(),
                 s.hypervolume.map(fmt_num).unwrap_or_else(|| "-".into())
             ));
@@ -672,10 +673,12 @@ impl Progress {
             TrialOutcome::Fail { reason } => format!("FAIL ({reason})"),
         };
         println!(
-            "trial {number} {what} in {:.1} s | finished {}, failed {}, front {}, hv {}",
+            "trial {number} {what} in {:.1} s | finished {}, failed {}, stopped {}, skipped {}, front {}, hv {}",
             took.as_secs_f64(),
             s.finished,
             s.counts.get(&TrialState::Fail).unwrap_or(&0),
+            s.stopped,
+            s.skipped,
             s.pareto.len(),
             s.hypervolume.map(fmt_num).unwrap_or_else(|| "-".into())
         );

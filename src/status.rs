@@ -52,6 +52,7 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
             "budget": loaded.spec.budget.trials,
             "finished": summary.finished,
             "counts": counts,
+            "pruned": { "stopped_early": summary.stopped, "skipped_before_training": summary.skipped },
             "hypervolume": summary.hypervolume,
             "pareto": summary.pareto.iter().map(|&i| crate::export::trial_json(&trials[i])).collect::<Vec<_>>(),
             "best": best,
@@ -67,12 +68,25 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// ` (3 stopped early, 2 skipped by partial order)`, or nothing when
+/// every PRUNED trial is of one kind and that kind is early stopping.
+fn pruned_breakdown(summary: &Summary) -> String {
+    match (summary.stopped, summary.skipped) {
+        (_, 0) => String::new(),
+        (0, k) => format!(" (all {k} skipped by partial order)"),
+        (n, k) => format!(" ({n} stopped early, {k} skipped by partial order)"),
+    }
+}
+
 /// Print counts, the Pareto set (at most `max_rows` rows) and best per objective.
 pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_rows: usize) {
     let counts: Vec<String> = summary
         .counts
         .iter()
-        .map(|(s, n)| format!("{n} {s}"))
+        .map(|(s, n)| match s {
+            TrialState::Pruned => format!("{n} {s}{}", pruned_breakdown(summary)),
+            _ => format!("{n} {s}"),
+        })
         .collect();
     println!(
         "trials: {}",

@@ -93,6 +93,20 @@ pub struct Summary {
     pub hypervolume: Option<f64>,
     /// Index of the best trial per objective (feasible COMPLETE).
     pub best: Vec<Option<usize>>,
+    /// PRUNED trials skipped before training by partial-order pruning.
+    pub skipped: usize,
+    /// PRUNED trials stopped while training (early stopping, or pruned by
+    /// the user through `tell --state pruned`).
+    pub stopped: usize,
+}
+
+/// Whether a PRUNED trial was skipped before training (partial-order
+/// pruning) rather than stopped while it trained.
+pub fn skipped_before_training(t: &Trial) -> bool {
+    t.state == TrialState::Pruned
+        && t.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("partial-order"))
 }
 
 /// Summarise a study's trials.
@@ -100,6 +114,13 @@ pub fn summarize(trials: &[Trial], objectives: &Objectives) -> Summary {
     let mut s = Summary::default();
     for t in trials {
         *s.counts.entry(t.state).or_default() += 1;
+        if t.state == TrialState::Pruned {
+            if skipped_before_training(t) {
+                s.skipped += 1;
+            } else {
+                s.stopped += 1;
+            }
+        }
         if t.state.is_finished() && t.counts_towards_budget() {
             s.finished += 1;
         }

@@ -625,28 +625,9 @@ fn malformed_study_files_are_clear_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn example_command_study_runs_as_it_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&root.join("studies"), &dir.path().join("studies"));
-    copy_dir(
-        &root.join("search_spaces"),
-        &dir.path().join("search_spaces"),
-    );
+    let dir = common::example_studies();
     let study = dir.path().join("studies/command-demo.toml");
     // Run from another working directory: paths resolve against the study file.
     let o = Command::new(bin())

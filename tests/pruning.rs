@@ -84,6 +84,10 @@ fn dominated_trials_are_stopped_and_their_processes_terminated() {
 
     let trials = export(&study);
     assert_eq!(trials.len(), 4);
+    let o = ps(&["status", study.to_str().unwrap(), "--json"]);
+    let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(st["pruned"]["stopped_early"], 3, "{st:#}");
+    assert_eq!(st["pruned"]["skipped_before_training"], 0, "{st:#}");
     assert_eq!(trials[0]["state"], "COMPLETE", "{:#?}", trials[0]);
     for t in &trials[1..] {
         let n = t["number"].as_u64().unwrap();
@@ -199,6 +203,19 @@ fn partial_order_skips_dominated_candidates_without_training_them() {
         }
     }
     assert!(skipped >= 1, "{trials:#?}");
+    // `status` tells skipped from stopped trials.
+    let o = ps(&["status", study.to_str().unwrap(), "--json"]);
+    let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(st["pruned"]["skipped_before_training"], skipped, "{st:#}");
+    assert_eq!(st["pruned"]["stopped_early"], 0, "{st:#}");
+    let o = ps(&["status", study.to_str().unwrap()]);
+    assert!(
+        text(&o).contains(&format!(
+            "{skipped} PRUNED (all {skipped} skipped by partial order)"
+        )),
+        "{}",
+        text(&o)
+    );
     // Nothing that could be on the front was skipped: y (0.95, 0.5) was trained.
     assert!(trials
         .iter()

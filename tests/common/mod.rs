@@ -47,3 +47,30 @@ pub fn export_json(study: &Path) -> Vec<Value> {
         .unwrap()
         .clone()
 }
+
+/// Copy a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A scratch copy of the repository's `studies/` and `search_spaces/`
+/// (study files reference fragments as `../search_spaces/...`).
+pub fn example_studies() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&root.join("studies"), &dir.path().join("studies"));
+    copy_dir(
+        &root.join("search_spaces"),
+        &dir.path().join("search_spaces"),
+    );
+    dir
+}

@@ -728,6 +728,7 @@ impl Runner for TorchRunner {
                     ("accuracy".to_string(), rep.accuracy),
                     ("loss".to_string(), rep.loss),
                     ("train_loss".to_string(), rep.train_loss),
+                    ("n_valid".to_string(), rep.n_valid as f64),
                 ]
                 .into();
                 let (reply, answer) = oneshot::channel();
@@ -892,6 +893,9 @@ mod tests {
     impl Reporter for StopAt {
         async fn report(&self, step: u64, values: &BTreeMap<String, f64>) -> Verdict {
             assert!(values.contains_key("accuracy") && values.contains_key("loss"));
+            // The validation size rides along for the pruner's standard error.
+            let n = values["n_valid"];
+            assert!(n >= 100.0 && n.fract() == 0.0, "n_valid {n}");
             self.1.fetch_add(1, Ordering::SeqCst);
             if step == self.0 {
                 Verdict::Stop(format!("dominated at step {step}"))

@@ -192,6 +192,9 @@ pub struct EpochReport {
     pub loss: f64,
     /// Validation accuracy in `[0, 1]`.
     pub accuracy: f64,
+    /// Validation examples the accuracy was measured on (the pruner's
+    /// binomial standard error needs it).
+    pub n_valid: i64,
     /// Seconds this epoch's training steps took (validation excluded).
     pub seconds: f64,
 }
@@ -371,6 +374,7 @@ pub fn train(
             train_loss,
             loss,
             accuracy,
+            n_valid: data.valid.len(),
             seconds: epoch_seconds,
         };
         last = Some(report);

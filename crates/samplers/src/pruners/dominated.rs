@@ -36,6 +36,14 @@
 //!      forecast of a saturating curve rather than a bound, so it stops
 //!      more and earlier. `extrapolate = "none"` compares the trial as it
 //!      stands (syftr's behaviour, the most aggressive).
+//!      `extrapolate = "peers"` learns the rest of the curve from the study
+//!      itself: among the COMPLETE trials whose curves reached step `s`, the
+//!      `peers` (default 5) whose best value up to `s` stood nearest to this
+//!      trial's, the largest improvement of the final value over that
+//!      best-so-far is the remaining gain (never more than the linear bound;
+//!      with fewer than `peers` such trials, the linear bound). Curves that
+//!      stood where this one stands show how far such curves still go, so
+//!      slow starters keep their chance while plateaued ones stop.
 //!    * Accuracy-like metrics (all reports in `[0, 1]`) are clamped to `[0, 1]`.
 //! 2. An objective not reported by training: the trial's cheap measurement
 //!    (from the profile phase, see [`cheap_values`](super::cheap_values)),
@@ -73,6 +81,9 @@ pub enum Extrapolation {
     Linear,
     /// Geometrically shrinking gains (capped by the linear bound).
     Saturating,
+    /// The largest remaining gain of the completed trials that stood
+    /// nearest at the same step (capped by the linear bound).
+    Peers,
 }
 
 /// The dominated-trial early stopper. See the module documentation.
@@ -92,6 +103,8 @@ pub struct DominatedPruner {
     pub max_steps: Option<u64>,
     /// COMPLETE feasible trials needed before any decision.
     pub min_trials: usize,
+    /// Completed curves consulted by `extrapolate = "peers"`.
+    pub peers: usize,
 }
 
 impl Default for DominatedPruner {
@@ -104,6 +117,7 @@ impl Default for DominatedPruner {
             extrapolate: Extrapolation::Linear,
             max_steps: None,
             min_trials: 1,
+            peers: 5,
         }
     }
 }
@@ -118,6 +132,7 @@ impl DominatedPruner {
         "extrapolate",
         "max_steps",
         "min_trials",
+        "peers",
     ];
 
     /// Build from the `[pruner]` table.
@@ -149,11 +164,12 @@ impl DominatedPruner {
                 "linear" => Extrapolation::Linear,
                 "saturating" => Extrapolation::Saturating,
                 "none" => Extrapolation::None,
+                "peers" => Extrapolation::Peers,
                 other => {
                     return Err(bad(
                         "extrapolate",
                         format!(
-                            "`{other}` is not known; use \"linear\", \"saturating\" or \"none\""
+                            "`{other}` is not known; use \"linear\", \"saturating\", \"peers\" or \"none\""
                         ),
                     ))
                 }
@@ -168,6 +184,12 @@ impl DominatedPruner {
         if let Some(m) = option::<usize>(o, "min_trials")? {
             p.min_trials = m;
         }
+        if let Some(k) = option::<usize>(o, "peers")? {
+            if k == 0 {
+                return Err(bad("peers", "must be at least 1"));
+            }
+            p.peers = k;
+        }
         Ok(p)
     }
 
@@ -180,6 +202,7 @@ impl DominatedPruner {
         s: u64,
         horizon: Option<u64>,
         n_valid: Option<f64>,
+        peers: &[(f64, f64)],
     ) -> Option<f64> {
         let values: Vec<f64> = reports.iter().map(|(_, v)| *v).collect();
         let bounded = values.iter().all(|v| (0.0..=1.0).contains(v));
@@ -217,6 +240,9 @@ impl DominatedPruner {
                         saturating_gain(&reports[first..], &best_so_far[first..], left)
                             .map_or(linear, |g| g.min(linear))
                     }
+                    Extrapolation::Peers => {
+                        peer_gain(peers, best, self.peers).map_or(linear, |g| g.min(linear))
+                    }
                     _ => linear,
                 };
                 opt -= gain;
@@ -231,6 +257,45 @@ impl DominatedPruner {
         }
         Some(opt)
     }
+}
+
+/// Remaining gains of completed trials at one step: for each COMPLETE trial
+/// whose curve reached step `s`, its best (minimised) value up to `s` and
+/// how much its final value improved on that (at least 0).
+fn peer_gains(
+    trials: &[Trial],
+    me: u64,
+    metric: &str,
+    direction: Direction,
+    s: u64,
+) -> Vec<(f64, f64)> {
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete && t.number != me)
+        .filter(|t| t.intermediate.last().is_some_and(|r| r.step >= s))
+        .filter_map(|t| {
+            let at_s = series(t, metric, s)
+                .iter()
+                .map(|(_, v)| minimised(direction, *v))
+                .reduce(f64::min)?;
+            let fin = minimised(direction, *t.values.get(metric)?);
+            fin.is_finite().then_some((at_s, (at_s - fin).max(0.0)))
+        })
+        .collect()
+}
+
+/// The largest remaining gain among the `k` completed curves that stood
+/// nearest to `best` at the same step; `None` with fewer than `k` curves.
+fn peer_gain(peers: &[(f64, f64)], best: f64, k: usize) -> Option<f64> {
+    if peers.len() < k {
+        return None;
+    }
+    let mut by_distance: Vec<(f64, f64)> = peers
+        .iter()
+        .map(|(at, gain)| ((at - best).abs(), *gain))
+        .collect();
+    by_distance.sort_by(|a, b| a.0.total_cmp(&b.0));
+    by_distance[..k].iter().map(|(_, g)| *g).reduce(f64::max)
 }
 
 /// The rest of a saturating curve: gains per step of the best-so-far value
@@ -330,7 +395,12 @@ impl Pruner for DominatedPruner {
         for o in objectives.iter() {
             let reports = series(trial, &o.name, s);
             let v = if !reports.is_empty() {
-                self.optimistic(&reports, o.direction, s, horizon, n_valid)?
+                let peers = if self.extrapolate == Extrapolation::Peers {
+                    peer_gains(study.trials, trial.number, &o.name, o.direction, s)
+                } else {
+                    Vec::new()
+                };
+                self.optimistic(&reports, o.direction, s, horizon, n_valid, &peers)?
             } else {
                 minimised(o.direction, *cheap.get(&o.name)?)
             };
@@ -400,6 +470,67 @@ mod tests {
         );
         let r = check(&DominatedPruner::default(), &trials, &t).expect("pruned");
         assert!(r.starts_with("dominated at step 5 by trial 0"), "{r}");
+    }
+
+    /// Trial 0 (0.95 at latency 1) plus five slower trials whose curves
+    /// stood at `at3` after 3 steps and ended `gain` higher.
+    fn with_peers(at3: f64, gain: f64) -> Vec<Trial> {
+        let (_, _, mut trials) = study();
+        for n in 1..=5 {
+            let c: Vec<f64> = (0..10)
+                .map(|i| {
+                    if i < 2 {
+                        at3 - 0.1
+                    } else {
+                        at3 + gain * (i - 2) as f64 / 7.0
+                    }
+                })
+                .collect();
+            trials.push(complete(
+                n,
+                &[("accuracy", at3 + gain), ("latency", 3.0)],
+                &c,
+            ));
+        }
+        trials
+    }
+
+    #[test]
+    fn peers_forecast_the_rest_of_the_curve_from_completed_trials() {
+        // Steep at step 3: a secant extrapolated to step 10 clears 0.95.
+        let t = with_cheap(
+            running(9, "accuracy", &[0.5, 0.6, 0.7]),
+            &[("latency", 2.0)],
+        );
+        let peers = DominatedPruner {
+            extrapolate: Extrapolation::Peers,
+            ..DominatedPruner::default()
+        };
+        assert_eq!(
+            check(&DominatedPruner::default(), &with_peers(0.7, 0.05), &t),
+            None
+        );
+        // Completed trials that stood at 0.7 gained 0.05 more: it is done for.
+        let r = check(&peers, &with_peers(0.7, 0.05), &t).expect("stopped");
+        assert!(r.starts_with("dominated at step 3 by trial 0"), "{r}");
+        // Peers that went on to gain 0.3 keep it going.
+        assert_eq!(check(&peers, &with_peers(0.7, 0.3), &t), None);
+        // Too few completed curves (six reached step 3): the linear bound,
+        // which does not stop it.
+        let few = DominatedPruner {
+            peers: 7,
+            ..peers.clone()
+        };
+        assert_eq!(check(&few, &with_peers(0.7, 0.05), &t), None);
+        // Only the nearest curves count: far-off peers that gained a lot
+        // (they stood at 0.2) do not save it.
+        let mut mixed = with_peers(0.7, 0.05);
+        mixed.extend(with_peers(0.2, 0.7).into_iter().skip(1).map(|mut t| {
+            t.number += 10;
+            t
+        }));
+        let r = check(&peers, &mixed, &t).expect("stopped");
+        assert!(r.starts_with("dominated at step 3 by trial 0"), "{r}");
     }
 
     #[test]
