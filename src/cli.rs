@@ -27,6 +27,13 @@ pub enum Command {
     ///
     /// Example: `paretosearch worker study.toml --storage postgres://user:pw@db/studies --create`
     Worker(WorkerArgs),
+    /// Validate a study file without running anything: parse it, build its
+    /// sampler, pruner and runner (a torch runner loads its dataset), and
+    /// print what `run` would do. Exit status 2, with the file, line and
+    /// field, on the first mistake. Storage is only looked at, never created.
+    ///
+    /// Example: `paretosearch check studies/quickstart.toml --json`
+    Check(CheckArgs),
     /// Show trial counts, the Pareto set and the best trial per objective.
     ///
     /// Example: `paretosearch status studies/zdt1.toml --json`
@@ -124,6 +131,16 @@ pub struct WorkerArgs {
     /// worker of a job array may pass it: creation is atomic).
     #[arg(long)]
     pub create: bool,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `status`.

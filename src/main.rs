@@ -12,6 +12,7 @@
 
 mod asktell;
 mod bench;
+mod check;
 mod cli;
 mod completions;
 mod export;
@@ -45,6 +46,16 @@ impl std::error::Error for BadInput {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if prints_only(&cli.command) {
+        // `paretosearch export ... | head` should end quietly, as Unix tools
+        // do, not panic on a closed pipe. Only for commands that neither
+        // spawn processes nor serve: those must survive a peer going away.
+        // SAFETY: restoring the default disposition of one signal before
+        // any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,6 +70,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args).await,
             Command::Worker(args) => run::worker(args).await,
+            Command::Check(args) => check::check(args).await,
             Command::Status(args) => status::status(args).await,
             Command::Export(args) => export::export(args).await,
             Command::Bench(args) => bench::bench(args),
@@ -107,4 +119,17 @@ fn main() -> ExitCode {
             ExitCode::from(if bad { 2 } else { 1 })
         }
     }
+}
+
+/// Commands whose only output is what they print to stdout.
+fn prints_only(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Check(_)
+            | Command::Status(_)
+            | Command::Export(_)
+            | Command::Pick(_)
+            | Command::Completions(_)
+            | Command::Doctor
+    )
 }

@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use paretosearch_core::spec::parse_duration;
 use paretosearch_core::{Intermediate, Params, StudySpec, Trial, TrialOutcome, TrialState};
 use paretosearch_runner::{Job, Reporter, Runner, Verdict};
-use paretosearch_samplers::pruners::{self, Pruning, CHEAP_ATTR};
+use paretosearch_samplers::pruners::{Pruning, CHEAP_ATTR};
 use paretosearch_samplers::{Sampler, StudyView};
 use paretosearch_store::{Claim, ConnectionEvent, Store, TrialCache};
 use tokio_util::sync::CancellationToken;
@@ -103,18 +103,7 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     // Build everything that can fail on bad input before touching the store.
     let runner = study::build_runner(&prepared.spec, workers)?;
     let sampler = study::build_sampler(&prepared.spec)?;
-    let pruning = pruners::build(
-        prepared.spec.pruner.as_ref(),
-        &prepared.spec.space,
-        &prepared.spec.objectives,
-    )
-    .map_err(|e| {
-        anyhow::Error::from(prepared.spec.origin.error_at(
-            &["pruner", e.key()],
-            e.to_string(),
-            None,
-        ))
-    })?;
+    let pruning = study::build_pruning(&prepared.spec)?;
     paretosearch_store::on_connection_event(|e| match e {
         ConnectionEvent::Lost { error, retry_for } => eprintln!(
             "warning: the database cannot be reached ({error}); retrying for up to {}",

@@ -70,6 +70,7 @@ pub fn storage_url(spec: &StudySpec, dir: &Path, flag: Option<&str>) -> String {
 }
 
 /// A study file read and validated, storage not yet opened.
+#[derive(Clone)]
 pub struct Prepared {
     /// The parsed spec.
     pub spec: StudySpec,
@@ -177,6 +178,17 @@ pub fn build_sampler(spec: &StudySpec) -> Result<Box<dyn paretosearch_samplers::
                 .error_at(&["sampler", &key], e.to_string(), None),
         )
     })
+}
+
+/// Build the `[pruner]` of a spec; a bad option is a located error.
+pub fn build_pruning(spec: &StudySpec) -> Result<paretosearch_samplers::pruners::Pruning> {
+    paretosearch_samplers::pruners::build(spec.pruner.as_ref(), &spec.space, &spec.objectives)
+        .map_err(|e| {
+            anyhow::Error::from(
+                spec.origin
+                    .error_at(&["pruner", e.key()], e.to_string(), None),
+            )
+        })
 }
 
 /// Build the runner of a spec.

@@ -553,13 +553,16 @@ fn incompatible_change_is_refused_and_loses_nothing() {
         "x9 = { type = \"float\", low = 0.0, high = 2.0 }",
     );
     std::fs::write(&study, changed).unwrap();
-    let o = ps(&["run", study.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("zdt1-e2e") && err.contains("search space"),
-        "{err}"
-    );
+    // `check` refuses it as `run` does.
+    for cmd in ["check", "run"] {
+        let o = ps(&[cmd, study.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("zdt1-e2e") && err.contains("search space"),
+            "{cmd}: {err}"
+        );
+    }
     std::fs::write(&study, ZDT1.replace("trials = 25", "trials = 5")).unwrap();
     assert_eq!(export_json(&study).len(), 5);
 }
@@ -600,12 +603,14 @@ fn malformed_study_files_are_clear_errors() {
         let body = ZDT1.replace(from, to);
         assert_ne!(body, ZDT1, "{what}: replacement applied");
         let study = write(dir.path(), "bad.toml", &body);
-        let o = ps(&["run", study.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o));
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("bad.toml"), "{what}: names the file: {err}");
-        assert!(err.contains(frag), "{what}: names `{frag}`: {err}");
-        assert!(err.lines().count() <= 3, "{what}: one paragraph: {err}");
+        for cmd in ["check", "run"] {
+            let o = ps(&[cmd, study.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {what}: {}", text(&o));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("bad.toml"), "{what}: names the file: {err}");
+            assert!(err.contains(frag), "{what}: names `{frag}`: {err}");
+            assert!(err.lines().count() <= 3, "{what}: one paragraph: {err}");
+        }
         assert!(
             !dir.path().join("zdt1-e2e.db").exists(),
             "{what}: nothing ran"

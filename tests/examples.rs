@@ -5,7 +5,7 @@
 //! a user's first minute. (`command-demo` is run longer in `cli.rs`.)
 
 mod common;
-use common::{bin, example_studies, export_json, text};
+use common::{bin, example_studies, export_json, ps, text};
 
 use std::process::Command;
 
@@ -20,6 +20,13 @@ fn every_example_study_runs_one_trial() {
     studies.sort();
     assert!(studies.len() >= 5, "{studies:?}");
     for study in &studies {
+        // `check` validates it, builds its runner and creates nothing.
+        let o = ps(&["check", study.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", study.display(), text(&o));
+        assert!(text(&o).contains("is valid"), "{}", text(&o));
+        assert!(text(&o).contains("does not exist yet"), "{}", text(&o));
+        let db = study.with_extension("db");
+        assert!(!db.exists(), "check created {}", db.display());
         let o = Command::new(bin())
             .args(["run", study.to_str().unwrap(), "--trials", "1", "--plain"])
             .current_dir("/")
@@ -31,6 +38,11 @@ fn every_example_study_runs_one_trial() {
         let t = &trials[0];
         // The first trial has nothing to be pruned against.
         assert_eq!(t["state"], "COMPLETE", "{}: {t:#}", study.display());
+        let o = ps(&["check", study.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let state = c["storage"]["state"].as_str().unwrap();
+        assert!(state.starts_with("1 of "), "{}: {state}", study.display());
         let spec: toml::Table = std::fs::read_to_string(study).unwrap().parse().unwrap();
         for o in spec["objectives"].as_array().unwrap() {
             let name = o["name"].as_str().unwrap();

@@ -1,0 +1,236 @@
+//! `paretosearch check`: validate a study file and say what `run` would do,
+//! without running a trial. Everything `run` builds before it touches the
+//! store is built here too (sampler, pruner, runner: a torch runner loads
+//! its dataset and checks its options against the space), so a study that
+//! passes `check` fails `run` only on what happens at run time. An existing
+//! SQLite store is read to report its trials and refuse a study file whose
+//! space or objectives no longer match it; a missing one is not created and
+//! a PostgreSQL server is not contacted.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use paretosearch_core::spec::RunnerSpec;
+use paretosearch_core::{Direction, Distribution, Monotone, Param, StudySpec, TrialState};
+use serde_json::json;
+
+use crate::cli::CheckArgs;
+use crate::study;
+
+/// Validate the study file and print its plan.
+pub async fn check(args: CheckArgs) -> Result<ExitCode> {
+    let prepared = study::prepare(&args.study)?;
+    let spec = &prepared.spec;
+    study::build_runner(spec, spec.budget.workers)?;
+    study::build_sampler(spec)?;
+    let pruning = study::build_pruning(spec)?;
+    let storage = stored(prepared.clone()).await?;
+
+    let pruner = match (&pruning.early, &pruning.partial_order) {
+        (None, None) => "none".to_string(),
+        (Some(p), None) => p.name().to_string(),
+        (None, Some(_)) => "partial order only".to_string(),
+        (Some(p), Some(_)) => format!("{} + partial order", p.name()),
+    };
+    let runner = describe_runner(spec);
+    if args.json {
+        let out = json!({
+            "study": spec.name,
+            "file": spec.origin.file,
+            "ok": true,
+            "objectives": spec.objectives.iter().map(|o| json!({
+                "name": o.name,
+                "direction": o.direction,
+                "constraint": o.constraint,
+                "cheap": o.cheap,
+            })).collect::<Vec<_>>(),
+            "parameters": spec.space.params(),
+            "sampler": spec.sampler.kind,
+            "pruner": pruner,
+            "runner": runner,
+            "budget": {
+                "trials": spec.budget.trials,
+                "workers": spec.budget.workers,
+                "timeout_s": spec.budget.timeout.map(|t| t.as_secs_f64()),
+            },
+            "storage": { "url": prepared.storage_url, "state": storage },
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: study `{}` is valid",
+        spec.origin.file.display(),
+        spec.name
+    );
+    let objectives: Vec<String> = spec
+        .objectives
+        .iter()
+        .map(|o| {
+            let direction = match o.direction {
+                Direction::Minimize => "minimize",
+                Direction::Maximize => "maximize",
+            };
+            let mut s = format!("{} ({direction}", o.name);
+            if let Some(c) = o.constraint {
+                if let Some(min) = c.min {
+                    s.push_str(&format!(", >= {min}"));
+                }
+                if let Some(max) = c.max {
+                    s.push_str(&format!(", <= {max}"));
+                }
+            }
+            if o.cheap {
+                s.push_str(", cheap");
+            }
+            s + ")"
+        })
+        .collect();
+    println!("  objectives  {}", objectives.join(", "));
+    println!(
+        "  parameters  {}{}",
+        spec.space.len(),
+        if spec.space.is_conditional() {
+            " (some conditional)"
+        } else {
+            ""
+        }
+    );
+    for p in spec.space.params() {
+        println!("    {}", describe_param(p));
+    }
+    println!("  sampler     {}", spec.sampler.kind);
+    println!("  pruner      {pruner}");
+    println!("  runner      {runner}");
+    println!(
+        "  budget      {} trials, {} worker{}{}",
+        spec.budget.trials,
+        spec.budget.workers,
+        if spec.budget.workers == 1 { "" } else { "s" },
+        spec.budget
+            .timeout
+            .map(|t| format!(", at most {} per run", humantime::format_duration(t)))
+            .unwrap_or_default()
+    );
+    println!("  storage     {} ({storage})", prepared.storage_url);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the storage holds for this study, without creating anything.
+async fn stored(prepared: study::Prepared) -> Result<String> {
+    let Some(rest) = prepared.storage_url.strip_prefix("sqlite://") else {
+        return Ok("not contacted; `status` reads it".into());
+    };
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.starts_with(':') {
+        return Ok("in memory".into());
+    }
+    if !Path::new(path).exists() {
+        return Ok("does not exist yet; `run` creates it".into());
+    }
+    let loaded = prepared.connect_existing().await?;
+    if loaded.store.find_study(&loaded.spec.name).await?.is_none() {
+        return Ok(format!("holds no study `{}` yet", loaded.spec.name));
+    }
+    // Refuses a space or objectives that no longer match, as `run` would.
+    let record = loaded.existing_study().await?;
+    let trials = loaded.store.trials(record.id).await?;
+    let finished = trials
+        .iter()
+        .filter(|t| t.state.is_finished() && t.counts_towards_budget())
+        .count();
+    let running = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Running)
+        .count();
+    Ok(format!(
+        "{finished} of {} trials finished, {running} running; `run` resumes it",
+        loaded.spec.budget.trials
+    ))
+}
+
+fn describe_param(p: &Param) -> String {
+    let mut s = match &p.distribution {
+        Distribution::Float {
+            low,
+            high,
+            log,
+            step,
+        } => {
+            let mut s = format!("{}: float [{low}, {high}]", p.name);
+            if *log {
+                s.push_str(" log");
+            }
+            if let Some(step) = step {
+                s.push_str(&format!(" step {step}"));
+            }
+            s
+        }
+        Distribution::Int {
+            low,
+            high,
+            log,
+            step,
+        } => {
+            let mut s = format!("{}: int [{low}, {high}]", p.name);
+            if *log {
+                s.push_str(" log");
+            }
+            if *step != 1 {
+                s.push_str(&format!(" step {step}"));
+            }
+            s
+        }
+        Distribution::Categorical { choices } => format!(
+            "{}: one of {}",
+            p.name,
+            choices
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    match p.monotone {
+        Some(Monotone::Increasing) => s.push_str(", monotone increasing"),
+        Some(Monotone::Decreasing) => s.push_str(", monotone decreasing"),
+        None => {}
+    }
+    for c in &p.when {
+        let values: Vec<String> = c.values.iter().map(|v| v.to_string()).collect();
+        s.push_str(&format!(", when {} in [{}]", c.parent, values.join(", ")));
+    }
+    s
+}
+
+fn describe_runner(spec: &StudySpec) -> String {
+    match &spec.runner {
+        RunnerSpec::Command(c) => format!(
+            "command `{}`{}",
+            c.command.join(" "),
+            if c.profile_command.is_some() {
+                " (with a profile command)"
+            } else {
+                ""
+            }
+        ),
+        RunnerSpec::Builtin(b) => format!("builtin problem {}", b.problem),
+        RunnerSpec::Other { kind, options } => {
+            let get = |k: &str| {
+                options
+                    .get(k)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+            };
+            let parts: Vec<String> = ["task", "model", "dataset", "device", "epochs"]
+                .iter()
+                .filter_map(|k| get(k).map(|v| format!("{k} {v}")))
+                .collect();
+            if parts.is_empty() {
+                kind.clone()
+            } else {
+                format!("{kind}: {}", parts.join(", "))
+            }
+        }
+    }
+}
