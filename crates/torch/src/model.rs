@@ -7,7 +7,13 @@
 //! Weights are initialised from a ChaCha generator seeded with the trial
 //! seed, with PyTorch's default bounds (uniform in `±1/sqrt(fan_in)`), so a
 //! configuration builds the same network on every machine and in every
-//! worker.
+//! worker. Dropout masks come from libtorch's generator, reseeded for each
+//! mask from the trial seed and a draw counter under a process-wide lock:
+//! trials training side by side in one process (`workers > 1`) do not
+//! perturb each other's masks, so a seed repeats its run exactly.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -215,6 +221,35 @@ pub struct Net {
     /// The kind the tensors are kept in (`Float` unless cast on a GPU).
     pub kind: Kind,
     vs: VarStore,
+    /// Dropout masks are drawn from (this seed, a draw counter), so they do
+    /// not depend on what other trials in the process draw meanwhile.
+    dropout_seed: u64,
+    dropout_draws: AtomicU64,
+}
+
+/// libtorch has one default generator per device for the whole process;
+/// a dropout mask is drawn under this lock right after seeding it.
+static TORCH_RNG: Mutex<()> = Mutex::new(());
+
+/// A dropout mask for `like` (kept with probability `1 - p`, scaled by
+/// `1 / (1 - p)`), drawn from libtorch's generator reseeded with `seed`.
+fn dropout_mask(like: &Tensor, p: f64, seed: u64) -> Tensor {
+    let keep = 1.0 - p;
+    let mut mask = Tensor::empty_like(like);
+    {
+        let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        tch::manual_seed((seed & (i64::MAX as u64)) as i64);
+        let _ = mask.bernoulli_float_(keep);
+    }
+    mask / keep
+}
+
+/// SplitMix64: well-mixed seeds for successive draws.
+fn mix(seed: u64, draw: u64) -> u64 {
+    let mut z = seed ^ draw.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl Net {
@@ -227,9 +262,18 @@ impl Net {
             float_bits: 32,
             kind: Kind::Float,
             vs: VarStore::new(device),
+            dropout_seed: 0,
+            dropout_draws: AtomicU64::new(0),
         };
         net.rebuild(device);
         net
+    }
+
+    /// Restart the dropout masks from `seed` (training does, with the
+    /// trial's seed, so a run repeats exactly whatever else runs alongside).
+    pub fn seed_dropout(&mut self, seed: u64) {
+        self.dropout_seed = seed;
+        self.dropout_draws = AtomicU64::new(0);
     }
 
     /// The device the tensors live on.
@@ -283,6 +327,8 @@ impl Net {
             float_bits: self.float_bits,
             kind: self.kind,
             vs: VarStore::new(device),
+            dropout_seed: self.dropout_seed,
+            dropout_draws: AtomicU64::new(self.dropout_draws.load(Ordering::Relaxed)),
         };
         net.rebuild(device);
         net
@@ -329,7 +375,8 @@ impl Net {
                 Layer::Act(a) => a.apply(&h),
                 Layer::Dropout(p) => {
                     if train && *p > 0.0 {
-                        h.dropout(*p, true)
+                        let draw = self.dropout_draws.fetch_add(1, Ordering::Relaxed);
+                        &h * dropout_mask(&h, *p, mix(self.dropout_seed, draw))
                     } else {
                         h
                     }

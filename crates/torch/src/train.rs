@@ -278,7 +278,7 @@ pub fn train(
                 .into(),
         ));
     }
-    tch::manual_seed(seed as i64);
+    net.seed_dropout(seed);
     let has_masks = net
         .layers
         .iter_mut()
@@ -435,6 +435,27 @@ mod tests {
         })
         .unwrap();
         (res, seen)
+    }
+
+    #[test]
+    fn dropout_repeats_exactly_while_other_trainings_run_alongside() {
+        let p: Params = [
+            ("width".to_string(), ParamValue::Int(32)),
+            ("dropout".to_string(), ParamValue::Float(0.3)),
+        ]
+        .into();
+        let (alone, _) = run(&p, 5, None);
+        let runs: Vec<_> = [5u64, 6, 7, 8]
+            .into_iter()
+            .map(|seed| {
+                let p = p.clone();
+                std::thread::spawn(move || run(&p, seed, None).0)
+            })
+            .collect();
+        let results: Vec<TrainResult> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+        let (a, b) = (alone.last.unwrap(), results[0].last.unwrap());
+        assert_eq!((a.loss, a.accuracy), (b.loss, b.accuracy));
+        assert_ne!(results[1].last.unwrap().loss, a.loss);
     }
 
     #[test]
