@@ -151,37 +151,36 @@ async fn stored(prepared: study::Prepared) -> Result<String> {
 }
 
 fn describe_param(p: &Param) -> String {
+    let range = |kind: &str, low: String, high: String, log: bool, step: Option<String>| {
+        let log = if log { " log" } else { "" };
+        let step = step.map(|s| format!(" step {s}")).unwrap_or_default();
+        format!("{}: {kind} [{low}, {high}]{log}{step}", p.name)
+    };
     let mut s = match &p.distribution {
         Distribution::Float {
             low,
             high,
             log,
             step,
-        } => {
-            let mut s = format!("{}: float [{low}, {high}]", p.name);
-            if *log {
-                s.push_str(" log");
-            }
-            if let Some(step) = step {
-                s.push_str(&format!(" step {step}"));
-            }
-            s
-        }
+        } => range(
+            "float",
+            low.to_string(),
+            high.to_string(),
+            *log,
+            step.map(|s| s.to_string()),
+        ),
         Distribution::Int {
             low,
             high,
             log,
             step,
-        } => {
-            let mut s = format!("{}: int [{low}, {high}]", p.name);
-            if *log {
-                s.push_str(" log");
-            }
-            if *step != 1 {
-                s.push_str(&format!(" step {step}"));
-            }
-            s
-        }
+        } => range(
+            "int",
+            low.to_string(),
+            high.to_string(),
+            *log,
+            (*step != 1).then(|| step.to_string()),
+        ),
         Distribution::Categorical { choices } => format!(
             "{}: one of {}",
             p.name,
