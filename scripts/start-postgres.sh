@@ -61,7 +61,8 @@ pg_isready -q -h 127.0.0.1 -p "$PORT" || { log "PostgreSQL does not answer on po
 # Over the local socket as the postgres superuser (peer authentication).
 psql_admin() { su postgres -c "psql -X -q -v ON_ERROR_STOP=1 -p $PORT $*" >&2; }
 
-psql_admin "-d postgres" <<SQL
+ensure_role() {
+    psql_admin "-d postgres" <<SQL
 DO \$\$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN
@@ -71,6 +72,16 @@ END
 \$\$;
 ALTER ROLE $ROLE WITH LOGIN PASSWORD '$PASSWORD';
 SQL
+}
+# Two test runs starting at once race on the role ("tuple concurrently
+# updated"); the statement is idempotent, so try again.
+for attempt in 1 2 3 4 5; do
+    if ensure_role; then
+        break
+    fi
+    [[ $attempt == 5 ]] && { log "cannot create or update role $ROLE"; exit 1; }
+    sleep 1
+done
 
 if [[ "$(su postgres -c "psql -X -At -p $PORT -d postgres -c \"SELECT 1 FROM pg_database WHERE datname = '$DATABASE'\"")" != 1 ]]; then
     log "creating database $DATABASE"
