@@ -48,11 +48,20 @@ pub fn export_json(study: &Path) -> Vec<Value> {
         .clone()
 }
 
-/// Copy a folder tree.
+/// Copy a folder tree, leaving out what running studies leaves behind in
+/// a checkout (SQLite files and per-study log folders): the copies must
+/// start as a fresh clone has them, even after `scripts/quickstart.sh`.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let run_output = [".db", ".db-wal", ".db-shm", ".db-journal", "-logs"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix));
+        if run_output {
+            continue;
+        }
         let target = to.join(e.file_name());
         if e.file_type().unwrap().is_dir() {
             copy_dir(&e.path(), &target);
