@@ -4,6 +4,7 @@
 //! create a study by accident. Stopping the server during a run is tested
 //! in `pg_restart.rs`, a binary of its own.
 
+mod common;
 mod distributed_common;
 
 use std::path::Path;

@@ -8,6 +8,7 @@
 //! (root, as `scripts/test.sh` is); the server is started again whatever
 //! happens.
 
+mod common;
 mod distributed_common;
 
 use std::process::Command;

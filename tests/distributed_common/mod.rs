@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,26 +14,7 @@ use serde_json::Value;
 /// The environment variable holding the test server's URL.
 pub const PG_ENV: &str = "PARETOSEARCH_TEST_POSTGRES";
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_paretosearch")
-}
-
-pub fn ps(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("paretosearch starts")
-}
-
-pub fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+pub use crate::common::{bin, ps, text};
 
 /// An objective script: sleeps `SLOW` seconds when set (writing its pid to
 /// `$MARK` first, so a test knows a trial is under way and can clean up),
