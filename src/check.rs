@@ -119,10 +119,9 @@ pub async fn check(args: CheckArgs) -> Result<ExitCode> {
 
 /// What the storage holds for this study, without creating anything.
 async fn stored(prepared: study::Prepared) -> Result<String> {
-    let Some(rest) = prepared.storage_url.strip_prefix("sqlite://") else {
+    let Some(path) = study::sqlite_path(&prepared.storage_url) else {
         return Ok("not contacted; `status` reads it".into());
     };
-    let path = rest.split('?').next().unwrap_or(rest);
     if path.starts_with(':') {
         return Ok("in memory".into());
     }

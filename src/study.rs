@@ -69,6 +69,13 @@ pub fn storage_url(spec: &StudySpec, dir: &Path, flag: Option<&str>) -> String {
     }
 }
 
+/// The file of a `sqlite://` URL, without its `?options` (`:memory:` for
+/// an in-memory database); `None` for other backends.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://")?;
+    rest.split('?').next()
+}
+
 /// A study file read and validated, storage not yet opened.
 #[derive(Clone)]
 pub struct Prepared {
@@ -108,8 +115,7 @@ impl Prepared {
 
     /// Open storage that must already exist (read commands never create it).
     pub async fn connect_existing(self) -> Result<LoadedStudy> {
-        if let Some(path) = self.storage_url.strip_prefix("sqlite://") {
-            let path = path.split('?').next().unwrap_or(path);
+        if let Some(path) = sqlite_path(&self.storage_url) {
             if !path.starts_with(':') && !Path::new(path).exists() {
                 return Err(BadInput(format!(
                     "study `{}` has no storage yet ({} does not exist) (fix: run it first with `paretosearch run {}`, or pass --storage)",
