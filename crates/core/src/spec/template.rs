@@ -10,18 +10,21 @@ pub enum TemplatePart {
     Param(String),
 }
 
-/// A template parse error: the byte offset in the argument and a message.
+/// A template parse error: the byte offset in the argument, a message and
+/// a hint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateError {
     /// Byte offset of the offending brace in the argument.
     pub offset: usize,
-    /// What is wrong.
+    /// What is wrong, e.g. `` unclosed `{` ``.
     pub message: String,
+    /// How to fix it, e.g. ``write `{{` for a literal brace``.
+    pub help: &'static str,
 }
 
 /// Split an argument like `--lr={lr}` into text and placeholders. `{{` and
-/// `}}` stand for literal braces; a lone `}`, an unclosed `{` or an empty
-/// `{}` is an error.
+/// `}}` stand for literal braces; names are taken verbatim. A lone `}`, an
+/// unclosed `{` (no `}` before the next `{`) or an empty `{}` is an error.
 pub fn parse_template(arg: &str) -> Result<Vec<TemplatePart>, TemplateError> {
     let mut parts = Vec::new();
     let mut text = String::new();
@@ -34,17 +37,22 @@ pub fn parse_template(arg: &str) -> Result<Vec<TemplatePart>, TemplateError> {
             }
             '{' => {
                 let rest = &arg[i + 1..];
-                let Some(end) = rest.find('}') else {
+                // The name runs to the next `}`; a `{` before it leaves this
+                // one unclosed.
+                let closing = rest.find('}').filter(|&end| !rest[..end].contains('{'));
+                let Some(end) = closing else {
                     return Err(TemplateError {
                         offset: i,
                         message: "unclosed `{`".into(),
+                        help: "write `{{` for a literal brace",
                     });
                 };
                 let name = &rest[..end];
-                if name.is_empty() || name.contains('{') {
+                if name.is_empty() {
                     return Err(TemplateError {
                         offset: i,
-                        message: format!("`{{{name}}}` is not a placeholder"),
+                        message: "empty placeholder `{}`".into(),
+                        help: "write `{name}` or `{{}}`",
                     });
                 }
                 if !text.is_empty() {
@@ -63,6 +71,7 @@ pub fn parse_template(arg: &str) -> Result<Vec<TemplatePart>, TemplateError> {
                 return Err(TemplateError {
                     offset: i,
                     message: "unmatched `}`".into(),
+                    help: "write `}}` for a literal brace",
                 })
             }
             c => text.push(c),
@@ -129,5 +138,19 @@ mod tests {
         assert_eq!(parse_template("a}b").unwrap_err().message, "unmatched `}`");
         assert!(parse_template("{}").is_err());
         assert!(parse_template("{a{b}").is_err());
+        let e = parse_template("x{}}").unwrap_err();
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (1, "empty placeholder `{}`")
+        );
+        assert_eq!(e.help, "write `{name}` or `{{}}`");
+        // A `{` before the closing brace leaves the first one unclosed.
+        let e = parse_template("{a{b}}").unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (0, "unclosed `{`"));
+        assert_eq!(e.help, "write `{{` for a literal brace");
+        assert_eq!(
+            parse_template("a}").unwrap_err().help,
+            "write `}}` for a literal brace"
+        );
     }
 }
