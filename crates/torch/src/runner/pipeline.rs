@@ -1,0 +1,345 @@
+//! The steps of one trial on its device: build and train the network (or
+//! take the compress task's base model), compress and fine-tune it, then
+//! measure the study's objectives; and the cheap objectives alone for
+//! `profile`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use paretosearch_core::Params;
+use paretosearch_runner::Job;
+use tch::Device;
+
+use super::weights::{save, weights_file};
+use super::Inner;
+use crate::compress::CompressSpec;
+use crate::data::Split;
+use crate::energy;
+use crate::error::TorchError;
+use crate::measure::{measure_latency, measure_latency_energy_with, measure_latency_with};
+use crate::model::{ModelSpec, Net};
+use crate::options::{Task, CHEAP_OBJECTIVES};
+use crate::params::ParamReader;
+use crate::script::CompressedScript;
+use crate::train::{evaluate, evaluate_with, train, Control, EpochReport, TrainSpec};
+
+pub(super) enum TrialEnd {
+    Complete(BTreeMap<String, f64>),
+    Stopped {
+        values: BTreeMap<String, f64>,
+        step: u64,
+        reason: String,
+    },
+}
+
+pub(super) type Progress<'a> = dyn FnMut(u64, &EpochReport) -> Control + 'a;
+
+impl Inner {
+    fn data_on(&self, device: Device) -> Split {
+        let d = self.data.lock().expect("data lock");
+        if device == Device::Cpu {
+            d.shallow_clone()
+        } else {
+            d.to_device(device)
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.objectives.iter().any(|o| o == name)
+    }
+
+    /// The base model of the compress task, trained on first use.
+    fn base_model(
+        &self,
+        device: Device,
+        data: &Split,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Net, TorchError> {
+        let mut cached = self.base.lock().expect("base lock");
+        if cached.is_none() {
+            let empty = Params::new();
+            let r = ParamReader::new(&self.defaults, &empty);
+            let spec = ModelSpec::from_params(&self.opts.model, &r)?;
+            let ts = TrainSpec::from_params(&r, self.opts.epochs)?;
+            let mut net = Net::new(
+                spec.build(&self.sample_shape, self.classes, self.study_seed)?,
+                self.sample_shape.clone(),
+                self.classes,
+                device,
+            );
+            train(
+                &mut net,
+                data,
+                &ts,
+                self.study_seed,
+                self.opts.eval_batch,
+                cancelled,
+                &mut |_| Control::Continue,
+            )?;
+            *cached = Some(net.deep_copy(Device::Cpu));
+        }
+        Ok(cached.as_ref().expect("base model").deep_copy(device))
+    }
+
+    fn build(&self, params: &Params, seed: u64, device: Device) -> Result<Net, TorchError> {
+        let r = ParamReader::new(params, &self.defaults);
+        let spec = ModelSpec::from_params(&self.opts.model, &r)?;
+        Ok(Net::new(
+            spec.build(&self.sample_shape, self.classes, seed)?,
+            self.sample_shape.clone(),
+            self.classes,
+            device,
+        ))
+    }
+
+    fn cheap_values(
+        &self,
+        net: &Net,
+        values: &mut BTreeMap<String, f64>,
+    ) -> Result<(), TorchError> {
+        let cost = net.cost();
+        values.insert("params".into(), cost.params as f64);
+        values.insert("nonzero_params".into(), cost.nonzero_params as f64);
+        values.insert("size_bytes".into(), cost.size_bytes as f64);
+        values.insert("macs".into(), cost.macs as f64);
+        if self.wants("inference_energy_joules") {
+            self.latency_energy(net.device(), &net.sample_shape, values, &mut |x| {
+                let _ = net.forward(x, false, None);
+            })?;
+        } else if self.wants("latency_ms") || self.wants("throughput") {
+            let ms = measure_latency(net, &self.opts.latency);
+            self.insert_latency(ms, values);
+        }
+        Ok(())
+    }
+
+    fn insert_latency(&self, ms: f64, values: &mut BTreeMap<String, f64>) {
+        values.insert("latency_ms".into(), ms);
+        values.insert(
+            "throughput".into(),
+            self.opts.latency.batch as f64 / (ms / 1e3),
+        );
+    }
+
+    /// Latency and energy per inference batch, from the same timed passes.
+    fn latency_energy(
+        &self,
+        device: Device,
+        sample_shape: &[i64],
+        values: &mut BTreeMap<String, f64>,
+        forward: &mut dyn FnMut(&tch::Tensor),
+    ) -> Result<(), TorchError> {
+        let counter = self.counter(device)?;
+        let (ms, joules) = measure_latency_energy_with(
+            device,
+            sample_shape,
+            &self.opts.latency,
+            forward,
+            &counter,
+        )?;
+        self.insert_latency(ms, values);
+        values.insert("inference_energy_joules".into(), joules);
+        Ok(())
+    }
+
+    /// The NVML energy counter of a trial's device (checked at start-up).
+    fn counter(&self, device: Device) -> Result<energy::NvmlCounter<'_>, TorchError> {
+        match (&self.energy, device) {
+            (Some(e), Device::Cuda(i)) => e.counter(i),
+            _ => Err(TorchError::Device(format!(
+                "no NVML energy counter for {device:?}"
+            ))),
+        }
+    }
+
+    /// Run `work`, adding its GPU energy (J) to `joules` when the study
+    /// asks for `energy_joules`; the GPU is synchronised before the second
+    /// reading so that queued kernels are counted.
+    fn with_energy<R>(
+        &self,
+        device: Device,
+        joules: &mut f64,
+        work: impl FnOnce() -> Result<R, TorchError>,
+    ) -> Result<R, TorchError> {
+        if !self.wants("energy_joules") {
+            return work();
+        }
+        let counter = self.counter(device)?;
+        let (out, j) = energy::measure(&counter, || {
+            let out = work();
+            if let Device::Cuda(i) = device {
+                tch::Cuda::synchronize(i as i64);
+            }
+            out
+        })?;
+        *joules += j;
+        out
+    }
+
+    pub(super) fn trial(
+        &self,
+        job: &Job,
+        device: Device,
+        progress: &mut Progress<'_>,
+        cancelled: &dyn Fn() -> bool,
+        save_to: Option<&Path>,
+    ) -> Result<TrialEnd, TorchError> {
+        let r = ParamReader::new(&job.params, &self.defaults);
+        let compress = CompressSpec::from_params(&r)?;
+        let data = self.data_on(device);
+        if let Some(script) = &self.script {
+            let model = script.compress(&compress, device)?;
+            let (loss, accuracy) = evaluate_with(&data.valid, self.opts.eval_batch, &mut |x| {
+                model
+                    .forward(x)
+                    .expect("the module ran on this data when the study was read")
+            });
+            let mut values: BTreeMap<String, f64> = [
+                ("accuracy".to_string(), accuracy),
+                ("loss".to_string(), loss),
+                ("train_seconds".to_string(), 0.0),
+            ]
+            .into();
+            if self.wants("energy_joules") {
+                // Nothing is trained: a TorchScript module is only compressed.
+                values.insert("energy_joules".into(), 0.0);
+            }
+            self.script_cheap_values(&model, device, &mut values)?;
+            return Ok(TrialEnd::Complete(values));
+        }
+        let stopped = |rep: &EpochReport, step: u64, reason: String| TrialEnd::Stopped {
+            values: [
+                ("accuracy".to_string(), rep.accuracy),
+                ("loss".to_string(), rep.loss),
+            ]
+            .into(),
+            step,
+            reason,
+        };
+        let mut seconds = 0.0;
+        let mut joules = 0.0;
+        let mut offset = 0u64;
+        let mut net = match self.opts.task {
+            Task::Train => {
+                let ts = TrainSpec::from_params(&r, self.opts.epochs)?;
+                let mut net = self.build(&job.params, job.seed, device)?;
+                let res = self.with_energy(device, &mut joules, || {
+                    train(
+                        &mut net,
+                        &data,
+                        &ts,
+                        job.seed,
+                        self.opts.eval_batch,
+                        cancelled,
+                        &mut |rep| progress(rep.epoch, rep),
+                    )
+                })?;
+                seconds += res.seconds;
+                if let (Some(reason), Some(last)) = (res.stopped, res.last) {
+                    return Ok(stopped(&last, last.epoch, reason));
+                }
+                offset = ts.epochs as u64;
+                net
+            }
+            Task::Compress => self.base_model(device, &data, cancelled)?,
+        };
+        if compress.has_structural() {
+            compress.apply_structural(&mut net)?;
+        }
+        if compress.finetune_epochs > 0 {
+            let mut ft = TrainSpec::from_params(&r, compress.finetune_epochs)?;
+            ft.epochs = compress.finetune_epochs;
+            ft.lr = r.float("finetune_lr", ft.lr / 10.0, 1e-8, 10.0)?;
+            let res = self.with_energy(device, &mut joules, || {
+                train(
+                    &mut net,
+                    &data,
+                    &ft,
+                    job.seed ^ 0xf1e7,
+                    self.opts.eval_batch,
+                    cancelled,
+                    &mut |rep| progress(offset + rep.epoch, rep),
+                )
+            })?;
+            seconds += res.seconds;
+            if let (Some(reason), Some(last)) = (res.stopped, res.last) {
+                return Ok(stopped(&last, offset + last.epoch, reason));
+            }
+        }
+        compress.apply_formats(&mut net, device.is_cuda());
+        let (loss, accuracy) = evaluate(&net, &data.valid, self.opts.eval_batch);
+        let mut values: BTreeMap<String, f64> = [
+            ("accuracy".to_string(), accuracy),
+            ("loss".to_string(), loss),
+            ("train_seconds".to_string(), seconds),
+        ]
+        .into();
+        if self.wants("energy_joules") {
+            values.insert("energy_joules".into(), joules);
+        }
+        self.cheap_values(&net, &mut values)?;
+        let target = save_to.map(Path::to_path_buf).or_else(|| {
+            Some(weights_file(
+                self.opts.save_weights_dir.as_ref()?,
+                &job.study,
+                job.trial,
+            ))
+        });
+        if let Some(path) = target {
+            save(&net, &path, job, &self.opts.model, &values)?;
+        }
+        Ok(TrialEnd::Complete(values))
+    }
+
+    fn script_cheap_values(
+        &self,
+        model: &CompressedScript,
+        device: Device,
+        values: &mut BTreeMap<String, f64>,
+    ) -> Result<(), TorchError> {
+        let cost = model.cost();
+        values.insert("params".into(), cost.params as f64);
+        values.insert("nonzero_params".into(), cost.nonzero_params as f64);
+        values.insert("size_bytes".into(), cost.size_bytes as f64);
+        if self.wants("inference_energy_joules") {
+            self.latency_energy(device, &self.sample_shape, values, &mut |x| {
+                let _ = model.forward(x);
+            })?;
+        } else if self.wants("latency_ms") || self.wants("throughput") {
+            let ms =
+                measure_latency_with(device, &self.sample_shape, &self.opts.latency, &mut |x| {
+                    let _ = model.forward(x);
+                });
+            self.insert_latency(ms, values);
+        }
+        Ok(())
+    }
+
+    pub(super) fn profile(
+        &self,
+        job: &Job,
+        device: Device,
+    ) -> Result<BTreeMap<String, f64>, TorchError> {
+        let r = ParamReader::new(&job.params, &self.defaults);
+        let compress = CompressSpec::from_params(&r)?;
+        if let Some(script) = &self.script {
+            let mut values = BTreeMap::new();
+            self.script_cheap_values(&script.compress(&compress, device)?, device, &mut values)?;
+            return Ok(values);
+        }
+        // The compress task's base has the architecture of the defaults.
+        let arch = match self.opts.task {
+            Task::Train => &job.params,
+            Task::Compress => &self.defaults,
+        };
+        let mut net = self.build(arch, job.seed, device)?;
+        if compress.has_structural() {
+            compress.apply_structural(&mut net)?;
+        }
+        compress.apply_formats(&mut net, device.is_cuda());
+        let mut values = BTreeMap::new();
+        self.cheap_values(&net, &mut values)?;
+        values.retain(|k, _| CHEAP_OBJECTIVES.contains(&k.as_str()));
+        Ok(values)
+    }
+}
