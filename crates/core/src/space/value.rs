@@ -57,3 +57,39 @@ impl fmt::Display for ParamValue {
 /// A configuration: parameter name to value. Inactive conditional
 /// parameters are absent.
 pub type Params = BTreeMap<String, ParamValue>;
+
+impl From<&str> for ParamValue {
+    fn from(s: &str) -> Self {
+        ParamValue::Str(s.to_string())
+    }
+}
+
+impl From<String> for ParamValue {
+    fn from(s: String) -> Self {
+        ParamValue::Str(s)
+    }
+}
+
+impl From<bool> for ParamValue {
+    fn from(b: bool) -> Self {
+        ParamValue::Bool(b)
+    }
+}
+
+impl From<i64> for ParamValue {
+    fn from(i: i64) -> Self {
+        ParamValue::Int(i)
+    }
+}
+
+impl From<i32> for ParamValue {
+    fn from(i: i32) -> Self {
+        ParamValue::Int(i.into())
+    }
+}
+
+impl From<f64> for ParamValue {
+    fn from(x: f64) -> Self {
+        ParamValue::Float(x)
+    }
+}
