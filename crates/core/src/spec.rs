@@ -21,6 +21,13 @@
 //! [`SearchSpace::new`] builds it, so the rules live in one place and the
 //! spec layer only adds locations and fixes.
 //!
+//! ## Studies built in code
+//!
+//! [`StudySpec::builder`] (with [`SearchSpace::builder`] for the space)
+//! builds the same [`StudySpec`] without a file: the parser's defaults
+//! for every key left out, and the parser's own rules, shared with it, so
+//! a study refused in a file is refused in code with the same message.
+//!
 //! ## Errors after parsing
 //!
 //! Sampler, pruner and runner options are validated by the crates that
@@ -45,11 +52,13 @@ use serde::{Deserialize, Serialize};
 use crate::objective::Objectives;
 use crate::space::SearchSpace;
 
+mod builder;
 mod locate;
 mod parse;
 mod template;
 mod walk;
 
+pub use builder::{StudySpecBuilder, CODE_ORIGIN};
 pub use template::{parse_template, placeholders, TemplateError, TemplatePart};
 
 /// A study file, parsed and validated.

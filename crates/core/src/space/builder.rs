@@ -73,6 +73,37 @@ impl SpaceError {
             help: fault.help,
         }
     }
+
+    /// The part at fault, the problem and the fix, for rendering the
+    /// error as a study-file error (`(field, message, help)`, with `field`
+    /// relative to `search_space`).
+    pub(crate) fn parts(&self) -> (String, String, String) {
+        match self {
+            SpaceError::InvalidParam {
+                param,
+                field,
+                message,
+                help,
+            } => {
+                let field = if field.is_empty() {
+                    param.clone()
+                } else {
+                    format!("{param}.{field}")
+                };
+                (field, message.clone(), help.clone())
+            }
+            SpaceError::NoParameter { modifier } => (
+                String::new(),
+                format!("`.{modifier}()` was called before any parameter was added"),
+                "modifiers apply to the last parameter added; add one first with .float(), .int() or .categorical()".into(),
+            ),
+            SpaceError::Empty => (
+                String::new(),
+                "the search space has no parameters".into(),
+                "add at least one with .float(), .int() or .categorical()".into(),
+            ),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
