@@ -58,7 +58,7 @@ mod parse;
 mod template;
 mod walk;
 
-pub use builder::{StudySpecBuilder, CODE_ORIGIN};
+pub use builder::{StudySpecBuilder, CODE_ORIGIN, NO_RUNNER};
 pub use template::{parse_template, placeholders, TemplateError, TemplatePart};
 
 /// A study file, parsed and validated.

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use paretosearch_core::space::{SearchSpaceBuilder, SpaceError};
-use paretosearch_core::spec::{CommandSpec, RunnerSpec, SpecError, StudySpecBuilder, CODE_ORIGIN};
-use paretosearch_core::{Constraint, Direction, Monotone, Objective, SearchSpace, StudySpec};
+use paretosearch_core::spec::{
+    CommandSpec, RunnerSpec, SpecError, StudySpecBuilder, CODE_ORIGIN, NO_RUNNER,
+};
+use paretosearch_core::{Constraint, Direction, Objective, SearchSpace, StudySpec};
 
 const TOML: &str = r#"[study]
 name = "demo"
@@ -66,7 +68,7 @@ fn space() -> SearchSpaceBuilder {
         .log()
         .int("width", 16, 1024)
         .step(16)
-        .monotone(Monotone::Increasing)
+        .monotone_increasing()
         .categorical("optimizer", ["sgd", "adam"])
         .float("momentum", 0.0, 0.99)
         .when("optimizer", "sgd")
@@ -379,7 +381,7 @@ fn study_keys_are_refused_like_in_a_file() {
 }
 
 #[test]
-fn what_a_file_requires_the_builder_requires() {
+fn the_builder_requires_what_a_file_requires_but_the_runner() {
     let space = || SearchSpace::builder().float("x", 0.0, 1.0).build().unwrap();
     let fields = |b: StudySpecBuilder| b.build().unwrap_err().field;
     let full = || {
@@ -408,15 +410,22 @@ fn what_a_file_requires_the_builder_requires() {
         ),
         "search_space"
     );
+    // Unlike a file, code may leave the runner out: the program evaluates
+    // the trials itself.
+    let spec = StudySpec::builder("s")
+        .minimize("y")
+        .space(space())
+        .trials(1)
+        .build()
+        .unwrap();
     assert_eq!(
-        fields(
-            StudySpec::builder("s")
-                .minimize("y")
-                .space(space())
-                .trials(1)
-        ),
-        "runner"
+        spec.runner,
+        RunnerSpec::Other {
+            kind: NO_RUNNER.into(),
+            options: toml::Table::new()
+        }
     );
+    assert_eq!(spec.to_json()["runner"]["kind"], "none");
     assert_eq!(
         fields(
             StudySpec::builder("s")

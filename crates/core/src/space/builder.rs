@@ -202,7 +202,9 @@ impl Entry {
 ///
 /// Each of [`float`](Self::float), [`int`](Self::int) and
 /// [`categorical`](Self::categorical) adds a parameter; the modifiers
-/// [`log`](Self::log), [`step`](Self::step), [`monotone`](Self::monotone),
+/// [`log`](Self::log), [`step`](Self::step), [`monotone`](Self::monotone)
+/// (or [`monotone_increasing`](Self::monotone_increasing),
+/// [`monotone_decreasing`](Self::monotone_decreasing)),
 /// [`when`](Self::when) and [`when_any`](Self::when_any) apply to the last
 /// parameter added. Nothing is checked until [`build`](Self::build), which
 /// refuses what the study-file parser refuses (low not below high, `log`
@@ -324,6 +326,16 @@ impl SearchSpaceBuilder {
     /// (`monotone = "increasing"` or `"decreasing"`).
     pub fn monotone(self, monotone: Monotone) -> Self {
         self.modify("monotone", |e| e.monotone = Some(monotone))
+    }
+
+    /// Same as [`monotone`](Self::monotone)`(Monotone::Increasing)`.
+    pub fn monotone_increasing(self) -> Self {
+        self.monotone(Monotone::Increasing)
+    }
+
+    /// Same as [`monotone`](Self::monotone)`(Monotone::Decreasing)`.
+    pub fn monotone_decreasing(self) -> Self {
+        self.monotone(Monotone::Decreasing)
     }
 
     /// Make the last parameter active only when `parent` takes `value`
@@ -479,7 +491,7 @@ mod tests {
         assert_eq!(e, Err(SpaceError::NoParameter { modifier: "log" }));
         let e = SearchSpace::builder()
             .categorical("c", [1, 2])
-            .monotone(Monotone::Increasing)
+            .monotone_decreasing()
             .build()
             .unwrap_err();
         assert_eq!(invalid(e).1, "monotone");

@@ -18,6 +18,12 @@ use crate::space::{SearchSpace, SpaceError};
 /// spec and [`SpecError::file`] of the builder's errors.
 pub const CODE_ORIGIN: &str = "<code>";
 
+/// The runner kind of a study built without a runner
+/// ([`RunnerSpec::Other`] with this kind and no options): the program
+/// evaluates the trials itself (a closure objective, or ask and tell), and
+/// a runner registry asked to build it refuses it as unknown.
+pub const NO_RUNNER: &str = "none";
+
 fn err(field: impl Into<String>, message: impl Into<String>, help: impl Into<String>) -> SpecError {
     SpecError {
         file: PathBuf::from(CODE_ORIGIN),
@@ -68,12 +74,15 @@ impl CommandSpec {
 ///
 /// Required: at least one objective ([`minimize`](Self::minimize),
 /// [`maximize`](Self::maximize) or [`objective`](Self::objective)), a
-/// [`space`](Self::space), a runner ([`builtin`](Self::builtin),
-/// [`command`](Self::command) or [`runner`](Self::runner)) and a budget of
-/// [`trials`](Self::trials). Everything else takes the value a study file
-/// gets when the key is left out: seed 0, no storage, heartbeat 5 s,
-/// `stale_after` the longer of 60 s and two heartbeats, 1 retry, sampler
-/// `auto` without options, no pruner, 1 worker, no time limit.
+/// [`space`](Self::space) and a budget of [`trials`](Self::trials).
+/// Everything else takes the value a study file gets when the key is left
+/// out: seed 0, no storage, heartbeat 5 s, `stale_after` the longer of
+/// 60 s and two heartbeats, 1 retry, sampler `auto` without options, no
+/// pruner, 1 worker, no time limit. Unlike a study file, a study built in
+/// code may leave the runner out (a program that evaluates its trials
+/// itself needs none): its runner is then [`RunnerSpec::Other`] of kind
+/// [`NO_RUNNER`]; name one with [`builtin`](Self::builtin),
+/// [`command`](Self::command) or [`runner`](Self::runner).
 ///
 /// [`build`](Self::build) checks in the order of a study file (study,
 /// objectives, search space, sampler, pruner, runner, budget) with the
@@ -280,7 +289,8 @@ impl StudySpecBuilder {
     }
 
     /// The runner, in full (replaces an earlier [`builtin`](Self::builtin)
-    /// or [`command`](Self::command)).
+    /// or [`command`](Self::command)). Without one, the runner is
+    /// [`NO_RUNNER`].
     pub fn runner(mut self, runner: RunnerSpec) -> Self {
         self.runner = Some(runner);
         self
@@ -408,14 +418,16 @@ impl StudySpecBuilder {
         };
 
         // [runner]
-        let Some(runner) = self.runner else {
-            return Err(err(
-                "runner",
-                "the study has no runner",
-                "add one with .builtin(\"zdt1\"), .command([\"python3\", \"train.py\", \"--lr\", \"{lr}\"]) or .runner(...)",
-            ));
+        let runner = match self.runner {
+            Some(runner) => {
+                check_runner(&runner, &space)?;
+                runner
+            }
+            None => RunnerSpec::Other {
+                kind: NO_RUNNER.into(),
+                options: toml::Table::new(),
+            },
         };
-        check_runner(&runner, &space)?;
 
         // [budget]
         let Some(trials) = self.trials else {
