@@ -16,6 +16,11 @@
 //! RUNNING) instead of being turned into a FAIL, because here the values
 //! are typed by a person, and a typo should not cost a trial.
 //!
+//! Both are thin clients of the library: `ask` is [`Study::try_ask`]
+//! (the same claim, sampling, profile and partial-order pipeline as
+//! `run`), `tell` attaches to the asked trial ([`Study::attach`]) and
+//! reports to it or tells it.
+//!
 //! Asked trials send no heartbeats. A `paretosearch run` working on the
 //! same study at the same time treats an asked trial like any other: if
 //! nothing is told about it (a `tell --step` refreshes it) for
@@ -24,88 +29,42 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Result};
-use clap::{Args, ValueEnum};
-use paretosearch_core::{StudySpec, Trial, TrialOutcome, TrialState};
-use paretosearch_samplers::StudyView;
-use paretosearch_store::{Claim, Store};
+use anyhow::Result;
+use paretosearch::worker::hostname;
+use paretosearch::{
+    registry, Asked, FailKind, ParamValue, PruneReason, PruneRule, Study, Trial, TrialHandle,
+    TrialOutcome, TrialState, Verdict,
+};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
-use crate::cli::StudyArgs;
+use crate::cli::{AskArgs, TellArgs, TellState};
 use crate::term::{paint, Paint};
-use crate::util::{fmt_num, hostname, now_ms, summarize, trial_seed};
+use crate::util::fmt_num;
 use crate::{study, BadInput};
 
 /// Exit status of `ask` when the budget is spent (nothing to hand out).
 pub const EXIT_BUDGET_SPENT: u8 = 3;
 
-/// `ask`.
-#[derive(Debug, Args)]
-pub struct AskArgs {
-    #[command(flatten)]
-    pub study: StudyArgs,
-    /// Total trial budget (overrides `[budget] trials`).
-    #[arg(long, value_name = "N")]
-    pub trials: Option<u64>,
-    /// Print the trial as JSON: `{"trial", "seed", "params", "objectives", ...}`.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// How `tell` finishes a trial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TellState {
-    /// Every objective measured (`--values` required).
-    Complete,
-    /// Stopped early; `--values` optional (the last values measured).
-    Pruned,
-    /// Failed; no values.
-    Fail,
-}
-
-/// `tell`.
-#[derive(Debug, Args)]
-pub struct TellArgs {
-    #[command(flatten)]
-    pub study: StudyArgs,
-    /// The trial number `ask` printed.
-    pub trial: u64,
-    /// Values as a JSON object, e.g. `'{"accuracy": 0.91, "latency_ms": 3.2}'`.
-    #[arg(long, value_name = "JSON")]
-    pub values: Option<String>,
-    /// How the trial ended (default: complete when `--values` is given).
-    #[arg(long, value_enum, conflicts_with = "step")]
-    pub state: Option<TellState>,
-    /// Why the trial was pruned or failed (stored with it).
-    #[arg(long, value_name = "TEXT", conflicts_with = "step")]
-    pub reason: Option<String>,
-    /// Record an intermediate report at this step (epoch) instead of
-    /// finishing the trial; prints whether the pruner would stop it.
-    #[arg(long, value_name = "N", requires = "values")]
-    pub step: Option<u64>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
 /// Run `ask`.
 pub async fn ask(args: AskArgs) -> Result<ExitCode> {
-    let prepared = study::prepare(&args.study)?;
+    let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
     let budget = args.trials.unwrap_or(prepared.spec.budget.trials);
     if budget == 0 {
         return Err(BadInput("--trials must be at least 1".into()).into());
     }
-    let mut sampler = study::build_sampler(&prepared.spec)?;
-    let loaded = prepared.connect().await?;
-    let record = loaded.open_study().await?;
-    let store = loaded.store.clone();
-    let spec = &loaded.spec;
-    // No colon in the name: `run`'s dead-worker check never applies to it,
+    // The runner measures cheap objectives for partial-order pruning, as in `run`.
+    let runner = registry().build(&prepared.spec, 1)?;
+    let study = prepared.open_study(true).await?;
+    study.set_logs_dir(prepared.logs_dir());
+    study.set_profiler(runner);
+    study.set_budget(budget)?;
+    // No colon in the name: the dead-worker check never applies to it,
     // only the heartbeat rule does.
-    let worker = format!("ask@{}", hostname());
-    let trial = match store.claim(record.id, &worker, budget, now_ms()).await? {
-        Claim::Queued(t) | Claim::New(t) => t,
-        Claim::Exhausted { running } => {
+    study.set_worker_id(format!("ask@{}", hostname()));
+    let trial = match study.try_ask(&CancellationToken::new()).await? {
+        Asked::Trial(t) => t,
+        Asked::Exhausted { running } => {
             let msg = format!(
                 "the budget of {budget} trials is spent ({running} still running); nothing to ask (raise `[budget] trials` or pass --trials)"
             );
@@ -121,78 +80,55 @@ pub async fn ask(args: AskArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BUDGET_SPENT));
         }
     };
-    let params = if trial.params.is_empty() {
-        let trials = store.trials(record.id).await?;
-        let view = StudyView {
-            space: &spec.space,
-            objectives: &spec.objectives,
-            trials: &trials,
-            seed: spec.seed,
-        };
-        let proposal = match tokio::task::block_in_place(|| sampler.propose(&view, trial.number)) {
-            Ok(p) => p,
-            Err(e) => {
-                let reason = format!("sampler failed: {e}");
-                store
-                    .finish(trial.id, &TrialOutcome::Fail { reason }, true, now_ms())
-                    .await?;
-                return Err(anyhow!(
-                    "sampler `{}` failed on trial {}: {e}",
-                    spec.sampler.kind,
-                    trial.number
-                ));
-            }
-        };
-        store
-            .set_params(trial.id, &proposal.params, &proposal.attrs)
-            .await?;
-        proposal.params
-    } else {
-        trial.params.clone()
-    };
-    let seed = trial_seed(spec.seed, trial.number);
+    print_asked(&study, &trial, &args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_asked(study: &Study, trial: &TrialHandle, args: &AskArgs) -> Result<()> {
+    let spec = study.spec();
     if args.json {
         let out = json!({
             "study": spec.name,
-            "trial": trial.number,
-            "seed": seed,
-            "params": params,
+            "trial": trial.number(),
+            "seed": trial.seed(),
+            "params": trial.params(),
             "objectives": spec.objectives.names(),
-            "retry_of": trial.retry_of,
+            "retry_of": trial.retry_of(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!(
-            "{} {} of study `{}` (seed {seed}{})",
-            paint("trial", Paint::Bold),
-            paint(&trial.number.to_string(), Paint::Bold),
-            spec.name,
-            trial
-                .retry_of
-                .map(|n| format!(", retrying trial {n}"))
-                .unwrap_or_default()
-        );
-        for (k, v) in &params {
-            let shown = match v {
-                paretosearch_core::ParamValue::Float(x) => fmt_num(*x),
-                other => other.to_string(),
-            };
-            println!("  {k} = {shown}");
-        }
-        let example: Vec<String> = spec
-            .objectives
-            .names()
-            .iter()
-            .map(|n| format!("\"{n}\": ..."))
-            .collect();
-        println!(
-            "tell the result with: paretosearch tell {} {} --values '{{{}}}'",
-            args.study.study.display(),
-            trial.number,
-            example.join(", ")
-        );
+        return Ok(());
     }
-    Ok(ExitCode::SUCCESS)
+    println!(
+        "{} {} of study `{}` (seed {}{})",
+        paint("trial", Paint::Bold),
+        paint(&trial.number().to_string(), Paint::Bold),
+        spec.name,
+        trial.seed(),
+        trial
+            .retry_of()
+            .map(|n| format!(", retrying trial {n}"))
+            .unwrap_or_default()
+    );
+    for (k, v) in trial.params() {
+        let shown = match v {
+            ParamValue::Float(x) => fmt_num(*x),
+            other => other.to_string(),
+        };
+        println!("  {k} = {shown}");
+    }
+    let example: Vec<String> = spec
+        .objectives
+        .names()
+        .iter()
+        .map(|n| format!("\"{n}\": ..."))
+        .collect();
+    println!(
+        "tell the result with: paretosearch tell {} {} --values '{{{}}}'",
+        args.study.study.display(),
+        trial.number(),
+        example.join(", ")
+    );
+    Ok(())
 }
 
 /// Parse `--values`: a JSON object of numbers.
@@ -214,134 +150,58 @@ pub fn parse_values(text: &str) -> Result<BTreeMap<String, f64>, String> {
         .collect()
 }
 
-/// What the pruner says about a trial after an intermediate report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PruneAdvice {
-    /// Should the trial stop?
-    pub prune: bool,
-    /// Why (or why not).
-    pub reason: String,
-}
-
-/// The pruning decision of `tell --step`: the study's early-stopping
-/// pruner (`[pruner] kind`, from `paretosearch_samplers::pruners`) judges
-/// `trial`, with its intermediate reports up to the latest, against every
-/// trial of the study, exactly as it does inside `run`.
-pub fn pruning_advice(spec: &StudySpec, trials: &[Trial], trial: &Trial) -> Result<PruneAdvice> {
-    let pruning =
-        paretosearch_samplers::pruners::build(spec.pruner.as_ref(), &spec.space, &spec.objectives)
-            .map_err(|e| {
-                spec.origin
-                    .error_at(&["pruner", e.key()], e.to_string(), None)
-            })?;
-    let Some(pruner) = pruning.early else {
-        return Ok(PruneAdvice {
-            prune: false,
-            reason: "no early-stopping pruner configured".into(),
-        });
-    };
-    let view = StudyView {
-        space: &spec.space,
-        objectives: &spec.objectives,
-        trials,
-        seed: spec.seed,
-    };
-    Ok(match pruner.prune(&view, trial) {
-        Some(reason) => PruneAdvice {
-            prune: true,
-            reason,
-        },
-        None => PruneAdvice {
-            prune: false,
-            reason: format!("pruner `{}` lets it go on", pruner.name()),
-        },
-    })
-}
-
 /// Run `tell`.
 pub async fn tell(args: TellArgs) -> Result<ExitCode> {
-    let loaded = study::load(&args.study).await?;
-    let spec = &loaded.spec;
-    let record = loaded.existing_study().await?;
-    let store: &dyn Store = loaded.store.as_ref();
-    let trials = store.trials(record.id).await?;
-    let Some(trial) = trials.iter().find(|t| t.number == args.trial) else {
-        return Err(BadInput(format!(
-            "study `{}` has no trial {} (it has {} trials; `paretosearch ask` hands out new ones)",
-            spec.name,
-            args.trial,
-            trials.len()
-        ))
-        .into());
-    };
-    match trial.state {
-        TrialState::Running => {}
-        TrialState::Waiting => {
-            return Err(BadInput(format!(
-                "trial {} is WAITING: nobody has asked for it yet (fix: `paretosearch ask {}` hands it out)",
-                trial.number,
-                args.study.study.display()
-            ))
-            .into())
-        }
-        s => {
-            return Err(BadInput(format!(
-                "trial {} is already {s}{}; finished trials cannot change",
-                trial.number,
-                trial
-                    .reason
-                    .as_ref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            ))
-            .into())
-        }
-    }
+    let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
+    let study = prepared.open_existing().await?;
+    let trial = running_trial(&study, &args).await?;
     let values = match &args.values {
         Some(v) => Some(parse_values(v).map_err(BadInput)?),
         None => None,
     };
+    let handle = study.attach(trial.number).await?;
 
     if let Some(step) = args.step {
         let values = values.expect("clap requires --values with --step");
         if let Some((k, v)) = values.iter().find(|(_, v)| !v.is_finite()) {
             return Err(BadInput(format!("--values: `{k}` is {v}, not a finite number")).into());
         }
-        pruning_advice(spec, &trials, trial)?; // a bad [pruner] fails before writing
-        store.report(trial.id, step, &values).await?;
-        store.heartbeat(&[trial.id], now_ms()).await?;
-        let trials = store.trials(record.id).await?;
-        let me = trials
-            .iter()
-            .find(|t| t.id == trial.id)
-            .ok_or_else(|| anyhow!("trial {} vanished", trial.number))?;
-        let advice = pruning_advice(spec, &trials, me)?;
+        let verdict = handle.report(step, &values).await;
+        let (prune, reason) = match &verdict {
+            Verdict::Stop(r) => (true, r.to_string()),
+            Verdict::Continue => (
+                false,
+                match &study.pruning().early {
+                    Some(p) => format!("pruner `{}` lets it go on", p.name()),
+                    None => "no early-stopping pruner configured".into(),
+                },
+            ),
+        };
         if args.json {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
                     "trial": trial.number,
                     "step": step,
-                    "prune": advice.prune,
-                    "reason": advice.reason,
+                    "prune": prune,
+                    "reason": reason,
                 }))?
             );
         } else {
             println!(
                 "trial {} step {step} recorded; {}",
                 trial.number,
-                if advice.prune {
-                    paint(&format!("prune: {}", advice.reason), Paint::Yellow)
+                if prune {
+                    paint(&format!("prune: {reason}"), Paint::Yellow)
                 } else {
-                    format!("continue ({})", advice.reason)
+                    format!("continue ({reason})")
                 }
             );
         }
         return Ok(ExitCode::SUCCESS);
     }
 
-    let state = args.state.unwrap_or(TellState::Complete);
-    let outcome = match state {
+    let outcome = match args.state.unwrap_or(TellState::Complete) {
         TellState::Complete => {
             let Some(values) = values else {
                 return Err(BadInput(
@@ -349,37 +209,26 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
                 )
                 .into());
             };
-            for o in spec.objectives.iter() {
-                match values.get(&o.name) {
-                    None => {
-                        return Err(BadInput(format!(
-                            "--values misses objective `{}` (objectives: {}); nothing was recorded",
-                            o.name,
-                            spec.objectives.names().join(", ")
-                        ))
-                        .into())
-                    }
-                    Some(v) if !v.is_finite() => {
-                        return Err(BadInput(format!(
-                            "--values: objective `{}` is {v}, not a finite number; nothing was recorded (fix: --state fail if the run failed)",
-                            o.name
-                        ))
-                        .into())
-                    }
-                    _ => {}
-                }
+            // Typed by a person: a typo is refused (the trial stays RUNNING)
+            // rather than recorded as a FAIL.
+            if let Err(e) = TrialOutcome::check_complete(&values, study.objectives()) {
+                return Err(BadInput(format!(
+                    "--values: {e}; nothing was recorded (fix: --state fail if the run failed)"
+                ))
+                .into());
             }
-            TrialOutcome::Complete(values).validated(&spec.objectives)
+            TrialOutcome::Complete(values)
         }
         TellState::Pruned => TrialOutcome::Pruned {
             values: values.unwrap_or_default(),
-            step: trial.intermediate.last().map(|r| r.step),
-            reason: args
-                .reason
-                .clone()
-                .unwrap_or_else(|| "pruned (told)".into()),
-        }
-        .validated(&spec.objectives),
+            step: handle.last_step(),
+            reason: PruneReason::new(
+                PruneRule::Told,
+                args.reason
+                    .clone()
+                    .unwrap_or_else(|| "pruned (told)".into()),
+            ),
+        },
         TellState::Fail => {
             if values.is_some() {
                 return Err(BadInput(
@@ -388,6 +237,7 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
                 .into());
             }
             TrialOutcome::Fail {
+                kind: FailKind::Told,
                 reason: args
                     .reason
                     .clone()
@@ -395,19 +245,15 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
             }
         }
     };
-    store.finish(trial.id, &outcome, false, now_ms()).await?;
-    let trials = store.trials(record.id).await?;
-    let summary = summarize(&trials, &spec.objectives);
-    let me = trials
-        .iter()
-        .find(|t| t.id == trial.id)
-        .ok_or_else(|| anyhow!("trial {} vanished", trial.number))?;
-    let pareto_optimal = summary.pareto.iter().any(|&i| trials[i].id == trial.id);
+    let me = study.tell(&handle, outcome).await?;
+    let (trials, summary) = study.summary().await?;
+    let pareto_optimal = summary.pareto.iter().any(|&i| trials[i].id == me.id);
+    let me = trials.iter().find(|t| t.id == me.id).cloned().unwrap_or(me);
     if args.json {
-        let mut v = crate::export::trial_json(me);
+        let mut v = crate::export::trial_json(&me);
         v["pareto_optimal"] = json!(pareto_optimal);
         v["finished"] = json!(summary.finished);
-        v["budget"] = json!(spec.budget.trials);
+        v["budget"] = json!(study.spec().budget.trials);
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let vals: Vec<String> = me
@@ -435,11 +281,45 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
                 ""
             },
             summary.finished,
-            spec.budget.trials,
+            study.spec().budget.trials,
             summary.pareto.len()
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The RUNNING trial `tell` is about, with the CLI's own wording when it
+/// is not there or not running.
+async fn running_trial(study: &Study, args: &TellArgs) -> Result<Trial> {
+    let trials = study.trials().await?;
+    let Some(trial) = trials.iter().find(|t| t.number == args.trial) else {
+        return Err(BadInput(format!(
+            "study `{}` has no trial {} (it has {} trials; `paretosearch ask` hands out new ones)",
+            study.name(),
+            args.trial,
+            trials.len()
+        ))
+        .into());
+    };
+    match trial.state {
+        TrialState::Running => Ok(trial.clone()),
+        TrialState::Waiting => Err(BadInput(format!(
+            "trial {} is WAITING: nobody has asked for it yet (fix: `paretosearch ask {}` hands it out)",
+            trial.number,
+            args.study.study.display()
+        ))
+        .into()),
+        s => Err(BadInput(format!(
+            "trial {} is already {s}{}; finished trials cannot change",
+            trial.number,
+            trial
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ))
+        .into()),
+    }
 }
 
 #[cfg(test)]

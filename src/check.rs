@@ -20,11 +20,11 @@ use crate::study;
 
 /// Validate the study file and print its plan.
 pub async fn check(args: CheckArgs) -> Result<ExitCode> {
-    let prepared = study::prepare(&args.study)?;
+    let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
     let spec = &prepared.spec;
-    study::build_runner(spec, spec.budget.workers)?;
-    study::build_sampler(spec)?;
-    let pruning = study::build_pruning(spec)?;
+    paretosearch::registry().build(spec, spec.budget.workers)?;
+    paretosearch::build_sampler(spec)?;
+    let pruning = paretosearch::build_pruning(spec)?;
     let storage = stored(prepared.clone()).await?;
 
     let pruner = match (&pruning.early, &pruning.partial_order) {
@@ -54,7 +54,7 @@ pub async fn check(args: CheckArgs) -> Result<ExitCode> {
                 "workers": spec.budget.workers,
                 "timeout_s": spec.budget.timeout.map(|t| t.as_secs_f64()),
             },
-            "storage": { "url": prepared.storage_url, "state": storage },
+            "storage": { "url": paretosearch::mask_url(&prepared.storage_url), "state": storage },
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
@@ -113,7 +113,10 @@ pub async fn check(args: CheckArgs) -> Result<ExitCode> {
             .map(|t| format!(", at most {} per run", humantime::format_duration(t)))
             .unwrap_or_default()
     );
-    println!("  storage     {} ({storage})", prepared.storage_url);
+    println!(
+        "  storage     {} ({storage})",
+        paretosearch::mask_url(&prepared.storage_url)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,10 @@
-//! Command-line definitions (clap).
+//! Command-line definitions (clap): every subcommand's arguments, in one
+//! place. The commands' modules take these; the library never sees them.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
 /// Search configuration spaces for the Pareto front of several objectives.
 #[derive(Debug, Parser)]
@@ -52,37 +54,37 @@ pub enum Command {
     /// trials and each parameter's importance per objective.
     ///
     /// Example: `paretosearch plot studies/zdt1.toml --out plots/`
-    Plot(crate::plot::PlotArgs),
+    Plot(PlotArgs),
     /// Write one self-contained HTML page: figures, the sortable Pareto
     /// table, and every trial with parameters, values, reasons and log tail.
     ///
     /// Example: `paretosearch report studies/zdt1.toml --out report.html`
-    Report(crate::report::ReportArgs),
+    Report(ReportArgs),
     /// Serve the report page on 127.0.0.1, refreshed live while the study runs.
     ///
     /// Example: `paretosearch serve studies/zdt1.toml --port 8765`
-    Serve(crate::report::serve::ServeArgs),
+    Serve(ServeArgs),
     /// Choose one configuration by conditions and an objective, print it
     /// and optionally write a ready-to-run study file for it. Exit status 1
     /// when no trial qualifies.
     ///
     /// Example: `paretosearch pick study.toml --where "latency_ms < 5" --best accuracy --out best.toml`
-    Pick(crate::pick::PickArgs),
+    Pick(PickArgs),
     /// Hand out the next trial (claim it, sample its parameters) for a
     /// training run that happens elsewhere; exit status 3 when the budget
     /// is spent.
     ///
     /// Example: `paretosearch ask study.toml --json`
-    Ask(crate::asktell::AskArgs),
+    Ask(AskArgs),
     /// Record what happened to an asked trial: its values, a failure, a
     /// pruning, or (with --step) an intermediate report.
     ///
     /// Example: `paretosearch tell study.toml 12 --values '{"accuracy": 0.91, "latency_ms": 3.2}'`
-    Tell(crate::asktell::TellArgs),
+    Tell(TellArgs),
     /// Print a shell completion script.
     ///
     /// Example: `paretosearch completions bash > ~/.local/share/bash-completion/completions/paretosearch`
-    Completions(crate::completions::CompletionsArgs),
+    Completions(CompletionsArgs),
     /// Report the libtorch version, CUDA availability and devices.
     ///
     /// Example: `paretosearch doctor`
@@ -200,4 +202,137 @@ pub struct BenchArgs {
     /// Sampler option `key=value` (TOML value), repeatable, e.g. `--option population_size=40`.
     #[arg(long = "option", value_name = "KEY=VALUE")]
     pub options: Vec<String>,
+}
+
+/// `ask`.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Total trial budget (overrides `[budget] trials`).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u64>,
+    /// Print the trial as JSON: `{"trial", "seed", "params", "objectives", ...}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `tell` finishes a trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TellState {
+    /// Every objective measured (`--values` required).
+    Complete,
+    /// Stopped early; `--values` optional (the last values measured).
+    Pruned,
+    /// Failed; no values.
+    Fail,
+}
+
+/// `tell`.
+#[derive(Debug, Args)]
+pub struct TellArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// The trial number `ask` printed.
+    pub trial: u64,
+    /// Values as a JSON object, e.g. `'{"accuracy": 0.91, "latency_ms": 3.2}'`.
+    #[arg(long, value_name = "JSON")]
+    pub values: Option<String>,
+    /// How the trial ended (default: complete when `--values` is given).
+    #[arg(long, value_enum, conflicts_with = "step")]
+    pub state: Option<TellState>,
+    /// Why the trial was pruned or failed (stored with it).
+    #[arg(long, value_name = "TEXT", conflicts_with = "step")]
+    pub reason: Option<String>,
+    /// Record an intermediate report at this step (epoch) instead of
+    /// finishing the trial; prints whether the pruner would stop it.
+    #[arg(long, value_name = "N", requires = "values")]
+    pub step: Option<u64>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Folder for the figures (default: `<study name>-plots` next to the study file).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write SVG only (no PNG copies).
+    #[arg(long)]
+    pub no_png: bool,
+    /// Hypervolume reference point: raw objective values in objective
+    /// order, comma-separated, e.g. `--reference 1.1,1.1` (default: worst
+    /// observed value plus 10 % of the range, per objective).
+    #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
+    pub reference: Option<String>,
+    /// Print what was written, the hypervolume history and the importances as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// The HTML file to write (default: `<study name>-report.html` next to the study file).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Hypervolume reference point, as for `plot --reference`.
+    #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
+    pub reference: Option<String>,
+    /// Lines of each trial's log to include.
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub log_lines: usize,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// Port on 127.0.0.1 (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+    /// Hypervolume reference point, as for `plot --reference`.
+    #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
+    pub reference: Option<String>,
+    /// Lines of each trial's log to include.
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub log_lines: usize,
+}
+
+/// `pick`.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    #[command(flatten)]
+    pub study: StudyArgs,
+    /// A condition on an objective or a parameter, `NAME OP VALUE` with OP
+    /// one of `<`, `<=`, `>`, `>=`, `==` (or `=`), `!=`; repeatable, and
+    /// `and` joins several in one flag. Strings compare with `==`/`!=`
+    /// only. Example: `--where "latency_ms < 5" --where "optimizer == adam"`.
+    #[arg(long = "where", value_name = "CONDITION")]
+    pub conditions: Vec<String>,
+    /// Pick the candidate best in this objective (default: the compromise
+    /// closest to the ideal point among the candidates' Pareto set).
+    #[arg(long, value_name = "OBJECTIVE")]
+    pub best: Option<String>,
+    /// Print the pick as JSON (the `export` trial form plus the rule).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a ready-to-run study file for the pick (as `export --format toml`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: Shell,
 }

@@ -3,18 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, CommandFactory};
-use clap_complete::Shell;
+use clap::CommandFactory;
 
-use crate::cli::Cli;
-
-/// `completions`.
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell: bash, zsh, fish, elvish or powershell.
-    #[arg(value_enum)]
-    pub shell: Shell,
-}
+use crate::cli::{Cli, CompletionsArgs};
 
 /// Print the completion script for a shell on stdout.
 pub fn completions(args: CompletionsArgs) -> Result<ExitCode> {

@@ -30,7 +30,7 @@ pub fn trial_json(t: &Trial) -> serde_json::Value {
 
 /// Export trials.
 pub async fn export(args: ExportArgs) -> Result<ExitCode> {
-    let loaded = study::load(&args.study).await?;
+    let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;
     let selected: Vec<&Trial> = if args.pareto {

@@ -1,9 +1,11 @@
 //! # paretosearch
 //!
 //! The command-line interface: `run`, `status`, `export`, `bench` and the
-//! commands that grow around them. The binary is thin on purpose: it reads
-//! a study file, opens a store, builds a sampler and a runner from the
-//! library crates, and drives the ask → run → tell loop ([`run`]).
+//! commands that grow around them. The binary is a thin client of the
+//! `paretosearch` library: `run`, `worker`, `ask` and `tell` hand a study
+//! file to its `Study` engine, with two observers for progress (a bar, or
+//! plain lines) and the process's signals turned into a cancellation; the
+//! read commands format what the library reads.
 //!
 //! Errors are `anyhow` here (and only here). Bad input (a malformed study
 //! file, an incompatible stored study, a bad flag) exits with status 2,
@@ -19,6 +21,7 @@ mod export;
 mod export_optuna;
 mod pick;
 mod plot;
+mod progress;
 mod report;
 mod run;
 mod status;
@@ -83,7 +86,10 @@ fn main() -> ExitCode {
             Command::Completions(args) => completions::completions(args),
             Command::Doctor => {
                 println!("paretosearch {}", env!("CARGO_PKG_VERSION"));
-                println!("{}", paretosearch_torch::doctor());
+                #[cfg(feature = "torch")]
+                println!("{}", paretosearch::torch::doctor());
+                #[cfg(not(feature = "torch"))]
+                println!("libtorch: not in this build (built without the `torch` feature)");
                 Ok(ExitCode::SUCCESS)
             }
         }
@@ -97,6 +103,8 @@ fn main() -> ExitCode {
             let bad = err.chain().any(|e| {
                 e.is::<BadInput>()
                     || e.is::<paretosearch_core::spec::SpecError>()
+                    || e.downcast_ref::<paretosearch::EngineError>()
+                        .is_some_and(|e| e.is_bad_input())
                     || matches!(
                         e.downcast_ref::<paretosearch_store::StoreError>(),
                         Some(paretosearch_store::StoreError::Incompatible { .. })

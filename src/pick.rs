@@ -10,41 +10,16 @@
 //! closest (Euclidean) to the ideal point after scaling every objective to
 //! [0, 1] over the candidates.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Args;
 use paretosearch_core::{pareto, Direction, ParamValue, StudySpec, Trial, TrialState};
 use serde_json::json;
 
-use crate::cli::StudyArgs;
+use crate::cli::PickArgs;
 use crate::term::{paint, Paint};
 use crate::util::fmt_num;
 use crate::{study, BadInput};
-
-/// `pick`.
-#[derive(Debug, Args)]
-pub struct PickArgs {
-    #[command(flatten)]
-    pub study: StudyArgs,
-    /// A condition on an objective or a parameter, `NAME OP VALUE` with OP
-    /// one of `<`, `<=`, `>`, `>=`, `==` (or `=`), `!=`; repeatable, and
-    /// `and` joins several in one flag. Strings compare with `==`/`!=`
-    /// only. Example: `--where "latency_ms < 5" --where "optimizer == adam"`.
-    #[arg(long = "where", value_name = "CONDITION")]
-    pub conditions: Vec<String>,
-    /// Pick the candidate best in this objective (default: the compromise
-    /// closest to the ideal point among the candidates' Pareto set).
-    #[arg(long, value_name = "OBJECTIVE")]
-    pub best: Option<String>,
-    /// Print the pick as JSON (the `export` trial form plus the rule).
-    #[arg(long)]
-    pub json: bool,
-    /// Also write a ready-to-run study file for the pick (as `export --format toml`).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-}
 
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,7 +236,7 @@ pub fn choose<'a>(
 
 /// Run `pick`.
 pub async fn pick(args: PickArgs) -> Result<ExitCode> {
-    let loaded = study::load(&args.study).await?;
+    let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
     let spec = &loaded.spec;
     let mut conds = Vec::new();
     for text in &args.conditions {

@@ -13,7 +13,7 @@ use crate::util::{fmt_num, summarize, Summary};
 
 /// Print a study's status.
 pub async fn status(args: StatusArgs) -> Result<ExitCode> {
-    let loaded = study::load(&args.study).await?;
+    let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;
     let summary = summarize(&trials, &loaded.spec.objectives);

@@ -32,35 +32,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Args;
 use paretosearch_core::pareto::{self, ParetoFront};
 use paretosearch_core::{Direction, StudySpec, Trial, TrialState};
 use serde_json::json;
 
-use crate::cli::StudyArgs;
+use crate::cli::PlotArgs;
 use crate::util::{summarize, Summary};
 use crate::{study, BadInput};
-
-/// `plot`.
-#[derive(Debug, Args)]
-pub struct PlotArgs {
-    #[command(flatten)]
-    pub study: StudyArgs,
-    /// Folder for the figures (default: `<study name>-plots` next to the study file).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Write SVG only (no PNG copies).
-    #[arg(long)]
-    pub no_png: bool,
-    /// Hypervolume reference point: raw objective values in objective
-    /// order, comma-separated, e.g. `--reference 1.1,1.1` (default: worst
-    /// observed value plus 10 % of the range, per objective).
-    #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
-    pub reference: Option<String>,
-    /// Print what was written, the hypervolume history and the importances as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// What a plotted trial is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,7 +294,7 @@ pub fn write_figures(figures: &[Figure], dir: &Path, with_png: bool) -> Result<V
 
 /// Run `plot`.
 pub async fn plot(args: PlotArgs) -> Result<ExitCode> {
-    let loaded = study::load(&args.study).await?;
+    let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
     let reference = parse_reference(&loaded.spec, args.reference.as_deref())?;
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;

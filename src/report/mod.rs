@@ -14,34 +14,17 @@
 pub mod serve;
 
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Args;
 use paretosearch_core::{ParamValue, StudySpec, Trial, TrialState};
 
-use crate::cli::StudyArgs;
+use crate::cli::ReportArgs;
 use crate::plot::svg::esc;
 use crate::plot::{parse_reference, Figures};
 use crate::study;
 use crate::util::fmt_num;
-
-/// `report`.
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    #[command(flatten)]
-    pub study: StudyArgs,
-    /// The HTML file to write (default: `<study name>-report.html` next to the study file).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Hypervolume reference point, as for `plot --reference`.
-    #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
-    pub reference: Option<String>,
-    /// Lines of each trial's log to include.
-    #[arg(long, value_name = "N", default_value_t = 40)]
-    pub log_lines: usize,
-}
 
 /// Everything a page is made from.
 pub struct PageInput<'a> {
@@ -427,7 +410,7 @@ pub fn page(input: &PageInput<'_>) -> String {
 
 /// Run `report`.
 pub async fn report(args: ReportArgs) -> Result<ExitCode> {
-    let loaded = study::load(&args.study).await?;
+    let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
     let reference = parse_reference(&loaded.spec, args.reference.as_deref())?;
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;

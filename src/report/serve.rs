@@ -13,31 +13,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use clap::Args;
 use paretosearch_core::Trial;
 use paretosearch_store::Store;
 
 use super::{page, state_token, PageInput};
-use crate::cli::StudyArgs;
+use crate::cli::ServeArgs;
 use crate::plot::parse_reference;
 use crate::plot::svg::esc;
 use crate::study;
-
-/// `serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    #[command(flatten)]
-    pub study: StudyArgs,
-    /// Port on 127.0.0.1 (0: any free port; the URL is printed).
-    #[arg(long, default_value_t = 8765)]
-    pub port: u16,
-    /// Hypervolume reference point, as for `plot --reference`.
-    #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
-    pub reference: Option<String>,
-    /// Lines of each trial's log to include.
-    #[arg(long, value_name = "N", default_value_t = 40)]
-    pub log_lines: usize,
-}
 
 struct Live {
     spec: paretosearch_core::StudySpec,
@@ -95,7 +78,7 @@ impl Live {
                 let logs_dir = self.dir.join(format!("{}-logs", self.spec.name));
                 let html = page(&PageInput {
                     spec: &self.spec,
-                    storage_url: &self.storage_url,
+                    storage_url: &paretosearch::mask_url(&self.storage_url),
                     trials: &trials,
                     logs_dir: &logs_dir,
                     reference: self.reference.clone(),
@@ -139,7 +122,7 @@ fn waiting_page(name: &str, token: &str, message: &str) -> String {
 
 /// Run `serve` until interrupted.
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let prepared = study::prepare(&args.study)?;
+    let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
     let reference = parse_reference(&prepared.spec, args.reference.as_deref())?;
     let server = tiny_http::Server::http(("127.0.0.1", args.port))
         .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;

@@ -40,15 +40,20 @@
 //! [`trial::TrialOutcome`], whose variants make the illegal combinations
 //! (a COMPLETE trial without values, a FAIL with values) impossible to build.
 
+pub mod clock;
 pub mod error;
 pub mod objective;
 pub mod pareto;
+pub mod reason;
 pub mod space;
 pub mod spec;
 pub mod trial;
+pub mod view;
 
 pub use error::CoreError;
 pub use objective::{Constraint, Direction, Objective, Objectives};
+pub use reason::{Cause, FailKind, PruneReason, PruneRule};
 pub use space::{Condition, Distribution, Monotone, Param, ParamValue, Params, SearchSpace};
 pub use spec::StudySpec;
 pub use trial::{Intermediate, Trial, TrialOutcome, TrialState};
+pub use view::StudyView;

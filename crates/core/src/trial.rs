@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
 use crate::objective::Objectives;
+use crate::reason::{Cause, FailKind, PruneReason};
 use crate::space::Params;
 
 /// Lifecycle state of a trial. WAITING and RUNNING are live; the other
@@ -84,12 +85,14 @@ pub enum TrialOutcome {
         values: BTreeMap<String, f64>,
         /// Last step reached, if any.
         step: Option<u64>,
-        /// Why (e.g. `partial-order`, `dominated at step 3`).
-        reason: String,
+        /// Which rule, and what it saw.
+        reason: PruneReason,
     },
     /// Failed.
     Fail {
-        /// Why (exit status, timeout, missing objective ...).
+        /// What kind of failure (decides whether it is retried).
+        kind: FailKind,
+        /// Why, for people (exit status, timeout, missing objective ...).
         reason: String,
     },
 }
@@ -104,31 +107,64 @@ impl TrialOutcome {
         }
     }
 
+    /// The typed cause this outcome is stored with (`None` for COMPLETE).
+    pub fn cause(&self) -> Option<Cause> {
+        match self {
+            TrialOutcome::Complete(_) => None,
+            TrialOutcome::Pruned { reason, .. } => Some(Cause::Pruned(reason.rule)),
+            TrialOutcome::Fail { kind, .. } => Some(Cause::Failed(*kind)),
+        }
+    }
+
+    /// The human reason (`None` for COMPLETE).
+    pub fn reason_text(&self) -> Option<&str> {
+        match self {
+            TrialOutcome::Complete(_) => None,
+            TrialOutcome::Pruned { reason, .. } => Some(&reason.detail),
+            TrialOutcome::Fail { reason, .. } => Some(reason),
+        }
+    }
+
+    /// Can `values` complete a trial: every objective present and finite?
+    /// `Err` says which one is not.
+    pub fn check_complete(
+        values: &BTreeMap<String, f64>,
+        objectives: &Objectives,
+    ) -> Result<(), String> {
+        for o in objectives.iter() {
+            match values.get(&o.name) {
+                None => {
+                    return Err(format!(
+                        "objective `{}` missing from the result (objectives: {})",
+                        o.name,
+                        objectives.names().join(", ")
+                    ))
+                }
+                Some(v) if !v.is_finite() => {
+                    return Err(format!(
+                        "objective `{}` is {v}, not a finite number",
+                        o.name
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Validate a COMPLETE outcome against the objectives: every objective
     /// present and finite. An invalid COMPLETE becomes a FAIL with the reason,
     /// as Optuna's `tell` does.
     pub fn validated(self, objectives: &Objectives) -> TrialOutcome {
         match self {
             TrialOutcome::Complete(values) => {
-                for o in objectives.iter() {
-                    match values.get(&o.name) {
-                        None => {
-                            return TrialOutcome::Fail {
-                                reason: format!("objective `{}` missing from the result", o.name),
-                            }
-                        }
-                        Some(v) if !v.is_finite() => {
-                            return TrialOutcome::Fail {
-                                reason: format!(
-                                    "objective `{}` is {v}, not a finite number",
-                                    o.name
-                                ),
-                            }
-                        }
-                        _ => {}
-                    }
+                match TrialOutcome::check_complete(&values, objectives) {
+                    Ok(()) => TrialOutcome::Complete(values),
+                    Err(reason) => TrialOutcome::Fail {
+                        kind: FailKind::Error,
+                        reason,
+                    },
                 }
-                TrialOutcome::Complete(values)
             }
             TrialOutcome::Pruned {
                 values,
@@ -159,8 +195,12 @@ pub struct Trial {
     pub values: BTreeMap<String, f64>,
     /// Intermediate reports in step order.
     pub intermediate: Vec<Intermediate>,
-    /// Why the trial failed or was pruned.
+    /// Why the trial failed or was pruned, for people.
     pub reason: Option<String>,
+    /// Why the trial failed or was pruned, typed (`None` for trials
+    /// recorded before causes were stored, and for live or COMPLETE ones).
+    #[serde(default)]
+    pub cause: Option<Cause>,
     /// Sampler/pruner bookkeeping (generation, sampler name, ...).
     pub attrs: serde_json::Map<String, serde_json::Value>,
     /// The number of the failed trial this one retries.
@@ -191,6 +231,7 @@ impl Trial {
             values: BTreeMap::new(),
             intermediate: Vec::new(),
             reason: None,
+            cause: None,
             attrs: serde_json::Map::new(),
             retry_of: None,
             retries: 0,
@@ -212,16 +253,33 @@ impl Trial {
             )));
         }
         self.state = outcome.state();
+        self.cause = outcome.cause();
         match outcome {
             TrialOutcome::Complete(v) => self.values = v,
             TrialOutcome::Pruned { values, reason, .. } => {
                 self.values = values;
-                self.reason = Some(reason);
+                self.reason = Some(reason.detail);
             }
-            TrialOutcome::Fail { reason } => self.reason = Some(reason),
+            TrialOutcome::Fail { reason, .. } => self.reason = Some(reason),
         }
         self.finished_at = Some(now_ms);
         Ok(())
+    }
+
+    /// The kind of failure of a FAIL trial.
+    pub fn fail_kind(&self) -> Option<FailKind> {
+        match self.cause {
+            Some(Cause::Failed(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The rule that pruned a PRUNED trial.
+    pub fn prune_rule(&self) -> Option<crate::reason::PruneRule> {
+        match self.cause {
+            Some(Cause::Pruned(r)) => Some(r),
+            _ => None,
+        }
     }
 
     /// Does this trial count towards the budget? Everything except failed
@@ -262,8 +320,15 @@ mod tests {
     #[test]
     fn finished_trials_are_immutable() {
         let mut t = Trial::new(0, TrialState::Running);
-        t.finish(TrialOutcome::Fail { reason: "x".into() }, 1)
-            .unwrap();
+        t.finish(
+            TrialOutcome::Fail {
+                kind: FailKind::Error,
+                reason: "x".into(),
+            },
+            1,
+        )
+        .unwrap();
+        assert_eq!(t.fail_kind(), Some(FailKind::Error));
         assert!(t
             .finish(TrialOutcome::Complete(BTreeMap::new()), 2)
             .is_err());
@@ -273,7 +338,9 @@ mod tests {
     #[test]
     fn complete_without_values_becomes_fail() {
         let o = TrialOutcome::Complete(BTreeMap::new()).validated(&objs());
-        assert!(matches!(o, TrialOutcome::Fail { reason } if reason.contains("f1")));
+        assert!(
+            matches!(o, TrialOutcome::Fail { kind: FailKind::Error, reason } if reason.contains("f1"))
+        );
         let nan = TrialOutcome::Complete([("f1".to_string(), f64::NAN)].into()).validated(&objs());
         assert_eq!(nan.state(), TrialState::Fail);
     }

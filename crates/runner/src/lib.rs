@@ -29,14 +29,15 @@
 //! ## Ending a trial is always an outcome
 //!
 //! Every way a trial can end, a crash, a timeout, a missing objective, a
-//! Ctrl-C, becomes a `TrialOutcome` with a one-line human reason; a runner
-//! never panics and never returns an error type. Stopping a trial means
+//! Ctrl-C, becomes a `TrialOutcome` with a one-line human reason and a
+//! typed [`FailKind`](paretosearch_core::FailKind); a runner never panics
+//! and never returns an error type. Stopping a trial means
 //! stopping everything it started: the command runner owns the command's
 //! whole process group, terminates it with `SIGTERM`, then `SIGKILL` after
 //! a grace period, and reaps what it started. Cancellation arrives as a
-//! [`CancellationToken`], and ends the trial as a FAIL whose reason starts
-//! with `interrupted`, so the engine can tell interruptions (to retry) from
-//! genuine failures.
+//! [`CancellationToken`], and ends the trial as a FAIL of kind
+//! [`FailKind::Interrupted`](paretosearch_core::FailKind::Interrupted), so
+//! the engine can tell interruptions (to retry) from genuine failures.
 //!
 //! ## Errors
 //!
@@ -47,7 +48,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use paretosearch_core::{Params, TrialOutcome};
+use paretosearch_core::{Params, PruneReason, TrialOutcome};
 use tokio_util::sync::CancellationToken;
 
 pub mod command;
@@ -107,13 +108,46 @@ pub struct Job {
     pub log_path: Option<PathBuf>,
 }
 
+impl Job {
+    /// The profile job of this trial: measure `cheap` (objective names)
+    /// without training.
+    pub fn profile_job(&self, cheap: Vec<String>) -> ProfileJob {
+        ProfileJob {
+            study: self.study.clone(),
+            trial: self.trial,
+            params: self.params.clone(),
+            seed: self.seed,
+            cheap,
+            log_path: self.log_path.clone(),
+        }
+    }
+}
+
+/// What a runner's profile phase measures: the cheap objectives of one
+/// candidate, without training it.
+#[derive(Clone, Debug)]
+pub struct ProfileJob {
+    /// Study name.
+    pub study: String,
+    /// Trial number.
+    pub trial: u64,
+    /// The candidate configuration.
+    pub params: Params,
+    /// Seed for the trial.
+    pub seed: u64,
+    /// The cheap objectives to measure (empty: whatever the runner can).
+    pub cheap: Vec<String>,
+    /// Where to keep the log.
+    pub log_path: Option<PathBuf>,
+}
+
 /// The answer to an intermediate report.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
     /// Keep going.
     Continue,
     /// Stop the trial now; it ends PRUNED with this reason.
-    Stop(String),
+    Stop(PruneReason),
 }
 
 /// Receives intermediate reports while a trial runs (the pruner sits behind it).
@@ -137,8 +171,8 @@ impl Reporter for NoReporter {
 #[async_trait]
 pub trait Runner: Send + Sync {
     /// Run one trial to its end. When `cancel` fires the runner stops the
-    /// work (terminating processes) and returns `Fail` with a reason that
-    /// starts with `interrupted`.
+    /// work (terminating processes) and returns `Fail` of kind
+    /// [`FailKind::Interrupted`](paretosearch_core::FailKind::Interrupted).
     async fn run(
         &self,
         job: Job,
@@ -147,7 +181,7 @@ pub trait Runner: Send + Sync {
     ) -> TrialOutcome;
 
     /// Measure only the cheap objectives (no training), if this runner can.
-    async fn profile(&self, _job: Job) -> Option<Result<BTreeMap<String, f64>, String>> {
+    async fn profile(&self, _job: ProfileJob) -> Option<Result<BTreeMap<String, f64>, String>> {
         None
     }
 }

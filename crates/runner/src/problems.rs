@@ -39,7 +39,8 @@ use std::f64::consts::PI;
 
 use async_trait::async_trait;
 use paretosearch_core::{
-    Direction, Distribution, Objective, Objectives, Param, Params, SearchSpace, TrialOutcome,
+    Direction, Distribution, FailKind, Objective, Objectives, Param, Params, SearchSpace,
+    TrialOutcome,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -424,12 +425,14 @@ impl Runner for BuiltinRunner {
     ) -> TrialOutcome {
         if cancel.is_cancelled() {
             return TrialOutcome::Fail {
+                kind: FailKind::Interrupted,
                 reason: "interrupted before the trial started".into(),
             };
         }
         let produced = self.problem.objective_names();
         if let Some(unknown) = job.objectives.iter().find(|o| !produced.contains(o)) {
             return TrialOutcome::Fail {
+                kind: FailKind::Error,
                 reason: format!(
                     "objective `{unknown}` is not produced by built-in problem {} (it reports {})",
                     self.problem.name,
@@ -439,7 +442,10 @@ impl Runner for BuiltinRunner {
         }
         match self.problem.evaluate_params(&job.params) {
             Ok(values) => TrialOutcome::Complete(values),
-            Err(reason) => TrialOutcome::Fail { reason },
+            Err(reason) => TrialOutcome::Fail {
+                kind: FailKind::Error,
+                reason,
+            },
         }
     }
 }
@@ -611,17 +617,17 @@ mod tests {
         let out = r
             .run(job(params.clone()), &NoReporter, CancellationToken::new())
             .await;
-        assert!(matches!(out, TrialOutcome::Fail { reason } if reason.contains("`x3`")));
+        assert!(matches!(out, TrialOutcome::Fail { reason, .. } if reason.contains("`x3`")));
 
         params.insert("x3".into(), ParamValue::Float(1.5));
         let out = r
             .run(job(params), &NoReporter, CancellationToken::new())
             .await;
-        assert!(matches!(out, TrialOutcome::Fail { reason } if reason.contains("[0, 1]")));
+        assert!(matches!(out, TrialOutcome::Fail { reason, .. } if reason.contains("[0, 1]")));
 
         let mut j = job(Params::new());
         j.objectives = vec!["accuracy".into()];
         let out = r.run(j, &NoReporter, CancellationToken::new()).await;
-        assert!(matches!(out, TrialOutcome::Fail { reason } if reason.contains("`accuracy`")));
+        assert!(matches!(out, TrialOutcome::Fail { reason, .. } if reason.contains("`accuracy`")));
     }
 }

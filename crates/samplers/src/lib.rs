@@ -29,14 +29,14 @@
 //! the message.
 
 use paretosearch_core::spec::SamplerSpec;
-use paretosearch_core::{Objectives, Params, SearchSpace, Trial};
+use paretosearch_core::Params;
+pub use paretosearch_core::StudyView;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub mod auto;
 pub mod gp;
 pub mod nsga2;
-pub mod pruners;
 pub mod random;
 pub mod tpe;
 
@@ -64,20 +64,6 @@ pub enum SamplerError {
     /// The sampler cannot work with this study.
     #[error("{0}")]
     Unsupported(String),
-}
-
-/// What a sampler sees of a study.
-#[derive(Clone, Copy, Debug)]
-pub struct StudyView<'a> {
-    /// The search space.
-    pub space: &'a SearchSpace,
-    /// The objectives.
-    pub objectives: &'a Objectives,
-    /// Every trial known, sorted by number. RUNNING trials may have empty
-    /// params (not yet sampled).
-    pub trials: &'a [Trial],
-    /// Study seed.
-    pub seed: u64,
 }
 
 /// A sampler's answer.

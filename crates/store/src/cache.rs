@@ -51,6 +51,25 @@ impl TrialCache {
         Ok(self.snapshot())
     }
 
+    /// Replace a trial the cache holds by its finished record, as the
+    /// caller just stored it, so that it need not be read back. A trial the
+    /// cache does not hold is ignored: the cache reads everything numbered
+    /// above the highest number it holds, and inserting a later one would
+    /// hide the trials numbered in between.
+    pub fn note_finished(&mut self, trial: &Trial) {
+        if !trial.state.is_finished() {
+            return;
+        }
+        let Ok(i) = self
+            .trials
+            .binary_search_by_key(&trial.number, |t| t.number)
+        else {
+            return;
+        };
+        Arc::make_mut(&mut self.trials)[i] = trial.clone();
+        self.known.unfinished.retain(|&(id, _)| id != trial.id);
+    }
+
     /// Fold freshly read trials (by number) into the cache.
     fn merge(&mut self, changed: Vec<Trial>) {
         self.rows_read += changed.len() as u64;

@@ -165,6 +165,7 @@ async fn trial(store: &Arc<dyn Store>, study_id: i64, number: u64) -> Trial {
 
 fn fail(reason: &str) -> TrialOutcome {
     TrialOutcome::Fail {
+        kind: paretosearch_core::FailKind::Error,
         reason: reason.into(),
     }
 }
@@ -446,13 +447,21 @@ async fn only_failures_are_requeued(store: Arc<dyn Store>) {
     let pruned = TrialOutcome::Pruned {
         values: values(&[("acc", 0.3)]),
         step: Some(7),
-        reason: "dominated at step 7".into(),
+        reason: paretosearch_core::PruneReason::new(
+            paretosearch_core::PruneRule::Dominated,
+            "dominated at step 7",
+        ),
     };
     store.finish(t.id, &pruned, false, 6).await.unwrap();
     let got = trial(&store, s, 0).await;
     assert_eq!(got.state, TrialState::Pruned);
     assert_eq!(got.values, values(&[("acc", 0.3)]));
     assert_eq!(got.reason.as_deref(), Some("dominated at step 7"));
+    assert_eq!(
+        got.prune_rule(),
+        Some(paretosearch_core::PruneRule::Dominated),
+        "the rule is stored, typed"
+    );
     assert_eq!(
         got.attrs.get(crate::row::PRUNED_STEP_ATTR),
         Some(&serde_json::Value::from(7))
@@ -687,6 +696,7 @@ async fn dead_workers_fail(store: Arc<dyn Store>) {
     let ts = store.trials(s).await.unwrap();
     let reason = ts[0].reason.as_deref().unwrap();
     assert!(reason.contains("`host:100:1` is gone"), "{reason}");
+    assert_eq!(ts[0].fail_kind(), Some(paretosearch_core::FailKind::Stale));
     assert_eq!(ts[1].state, TrialState::Running);
     assert_eq!(
         (ts[2].state, ts[2].params.clone()),

@@ -359,7 +359,7 @@ impl PgStore {
         let f = Finish::new(&row, outcome)?;
         let done = sqlx::query(
             "UPDATE trials SET state = $1, objective_values = $2, reason = $3, attrs = $4, finished_at = $5, \
-             requeued = $6 WHERE id = $7 AND state = 'RUNNING'",
+             requeued = $6, cause = $8 WHERE id = $7 AND state = 'RUNNING'",
         )
         .bind(f.state)
         .bind(&f.values)
@@ -368,6 +368,7 @@ impl PgStore {
         .bind(now_ms)
         .bind(requeue)
         .bind(trial_id)
+        .bind(f.cause)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -410,7 +411,7 @@ impl PgStore {
             lock_study(&mut tx, seen.study_id).await?;
         }
         let done = sqlx::query(
-            "UPDATE trials SET state = 'FAIL', reason = $1, finished_at = $2, requeued = $3 \
+            "UPDATE trials SET state = 'FAIL', cause = 'stale', reason = $1, finished_at = $2, requeued = $3 \
              WHERE id = $4 AND state = 'RUNNING' AND heartbeat_at IS NOT DISTINCT FROM $5",
         )
         .bind(reason)

@@ -12,7 +12,7 @@ use crate::StoreError;
 /// The trial columns, in the order [`TrialRow`] reads them.
 pub(crate) const TRIAL_COLUMNS: &str =
     "id, study_id, number, state, params, objective_values, attrs, \
-     reason, retry_of, retries, requeued, worker, started_at, finished_at, heartbeat_at";
+     reason, retry_of, retries, requeued, worker, started_at, finished_at, heartbeat_at, cause";
 
 /// The study columns, in the order [`crate::StudyRecord`] reads them.
 pub(crate) const STUDY_COLUMNS: &str = "id, name, fingerprint, spec_json";
@@ -38,6 +38,7 @@ pub(crate) struct TrialRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub heartbeat_at: Option<i64>,
+    pub cause: Option<String>,
 }
 
 /// One `intermediate` row as stored.
@@ -119,6 +120,7 @@ impl TrialRow {
             values,
             intermediate,
             reason: self.reason,
+            cause: paretosearch_core::Cause::parse(state, self.cause.as_deref()),
             attrs,
             retry_of: self.retry_of.map(|n| n.max(0) as u64),
             retries: self.retries.max(0) as u32,
@@ -243,6 +245,7 @@ pub(crate) struct Finish {
     pub state: &'static str,
     pub values: String,
     pub reason: Option<String>,
+    pub cause: Option<&'static str>,
     pub attrs: String,
 }
 
@@ -261,14 +264,15 @@ impl Finish {
                 if let Some(step) = step {
                     attrs.insert(PRUNED_STEP_ATTR.into(), Value::from(*step));
                 }
-                (encode_values(values), Some(reason.clone()))
+                (encode_values(values), Some(reason.detail.clone()))
             }
-            TrialOutcome::Fail { reason } => ("{}".to_string(), Some(reason.clone())),
+            TrialOutcome::Fail { reason, .. } => ("{}".to_string(), Some(reason.clone())),
         };
         Ok(Finish {
             state: outcome.state().as_str(),
             values,
             reason,
+            cause: outcome.cause().map(|c| c.as_str()),
             attrs: Value::Object(attrs).to_string(),
         })
     }
@@ -336,13 +340,7 @@ pub(crate) fn to_i64(what: &str, v: u64) -> Result<i64, StoreError> {
         .map_err(|_| StoreError::Invalid(format!("{what} {v}: beyond a 64-bit signed integer")))
 }
 
-/// The clock, in unix milliseconds, for creation times.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use paretosearch_core::clock::now_ms;
 
 /// Most ids listed in one `id IN (...)`; beyond, [`push_changed`] re-reads
 /// the range from the lowest unfinished number instead.

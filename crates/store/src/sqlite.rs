@@ -427,8 +427,8 @@ impl SqliteStore {
         check_requeue(&row, outcome, requeue)?;
         let f = Finish::new(&row, outcome)?;
         let done = sqlx::query(
-            "UPDATE trials SET state = ?, objective_values = ?, reason = ?, attrs = ?, finished_at = ?, requeued = ? \
-             WHERE id = ? AND state = 'RUNNING'",
+            "UPDATE trials SET state = ?, objective_values = ?, reason = ?, attrs = ?, finished_at = ?, requeued = ?, \
+             cause = ? WHERE id = ? AND state = 'RUNNING'",
         )
         .bind(f.state)
         .bind(&f.values)
@@ -436,6 +436,7 @@ impl SqliteStore {
         .bind(&f.attrs)
         .bind(now_ms)
         .bind(requeue)
+        .bind(f.cause)
         .bind(trial_id)
         .execute(&mut *tx)
         .await?;
@@ -476,7 +477,7 @@ impl SqliteStore {
     ) -> Result<Option<Option<u64>>, StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
-            "UPDATE trials SET state = 'FAIL', reason = ?, finished_at = ?, requeued = ? \
+            "UPDATE trials SET state = 'FAIL', cause = 'stale', reason = ?, finished_at = ?, requeued = ? \
              WHERE id = ? AND state = 'RUNNING' AND heartbeat_at IS ?",
         )
         .bind(reason)

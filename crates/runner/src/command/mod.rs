@@ -75,14 +75,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use paretosearch_core::spec::CommandSpec;
-use paretosearch_core::{Params, SearchSpace, TrialOutcome};
+use paretosearch_core::{FailKind, Params, PruneReason, SearchSpace, TrialOutcome};
 use serde_json::{Map, Value};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Job, NoReporter, Reporter, Runner, RunnerError, Verdict};
+use crate::{Job, NoReporter, ProfileJob, Reporter, Runner, RunnerError, Verdict};
 
 mod log;
 mod process;
@@ -152,11 +152,15 @@ impl CommandRunner {
         reporter: &dyn Reporter,
         cancel: &CancellationToken,
     ) -> Result<Map<String, Value>, TrialOutcome> {
-        let fail = |reason: String| TrialOutcome::Fail { reason };
+        let fail = |reason: String| TrialOutcome::Fail {
+            kind: FailKind::Error,
+            reason,
+        };
         if cancel.is_cancelled() {
-            return Err(fail(
-                "interrupted: the run was stopped before the trial started".into(),
-            ));
+            return Err(TrialOutcome::Fail {
+                kind: FailKind::Interrupted,
+                reason: "interrupted: the run was stopped before the trial started".into(),
+            });
         }
         let argv = substitute_argv(template, &job.params).map_err(fail)?;
         let Some(program) = argv.first() else {
@@ -298,13 +302,17 @@ impl CommandRunner {
                     .map(describe)
                     .unwrap_or_else(|| "command could not be reaped".into());
                 let outcome = match halt {
-                    Halt::Interrupted => {
-                        fail("interrupted: the run was stopped before the trial finished".into())
-                    }
-                    Halt::TimedOut => fail(format!(
-                        "timed out after {}",
-                        humantime::format_duration(self.spec.timeout.unwrap_or_default())
-                    )),
+                    Halt::Interrupted => TrialOutcome::Fail {
+                        kind: FailKind::Interrupted,
+                        reason: "interrupted: the run was stopped before the trial finished".into(),
+                    },
+                    Halt::TimedOut => TrialOutcome::Fail {
+                        kind: FailKind::Timeout,
+                        reason: format!(
+                            "timed out after {}",
+                            humantime::format_duration(self.spec.timeout.unwrap_or_default())
+                        ),
+                    },
                     Halt::Invalid(reason) => fail(reason),
                     Halt::Pruned { step, reason } => TrialOutcome::Pruned {
                         values: last_values,
@@ -316,7 +324,7 @@ impl CommandRunner {
                     TrialOutcome::Pruned { step, reason, .. } => {
                         format!("pruned at step {}: {reason}", step.unwrap_or_default())
                     }
-                    TrialOutcome::Fail { reason } => reason.clone(),
+                    TrialOutcome::Fail { reason, .. } => reason.clone(),
                     TrialOutcome::Complete(_) => String::new(),
                 };
                 log.line(&format!("==> paretosearch: {what}; {ended}"));
@@ -356,22 +364,32 @@ impl Runner for CommandRunner {
         {
             Ok(result) => match objective_values(&result, &job.objectives) {
                 Ok(values) => TrialOutcome::Complete(values),
-                Err(reason) => TrialOutcome::Fail { reason },
+                Err(reason) => TrialOutcome::Fail {
+                    kind: FailKind::Error,
+                    reason,
+                },
             },
             Err(outcome) => outcome,
         }
     }
 
     /// Runs `profile_command` like a trial (no pruning) and returns the
-    /// values of `job.objectives` (the caller lists the cheap ones), or
-    /// every numeric value when that list is empty.
-    async fn profile(&self, job: Job) -> Option<Result<BTreeMap<String, f64>, String>> {
+    /// values of `job.cheap`, or every numeric value when that list is empty.
+    async fn profile(&self, job: ProfileJob) -> Option<Result<BTreeMap<String, f64>, String>> {
         let template = self.spec.profile_command.as_ref()?;
         let cancel = CancellationToken::new();
+        let run = Job {
+            study: job.study,
+            trial: job.trial,
+            params: job.params,
+            seed: job.seed,
+            objectives: job.cheap,
+            log_path: job.log_path,
+        };
         Some(
-            match self.execute(template, &job, &NoReporter, &cancel).await {
-                Ok(result) => objective_values(&result, &job.objectives),
-                Err(TrialOutcome::Fail { reason }) => Err(reason),
+            match self.execute(template, &run, &NoReporter, &cancel).await {
+                Ok(result) => objective_values(&result, &run.objectives),
+                Err(TrialOutcome::Fail { reason, .. }) => Err(reason),
                 Err(other) => Err(format!("profile command ended as {}", other.state())),
             },
         )
@@ -382,7 +400,7 @@ impl Runner for CommandRunner {
 enum Halt {
     Interrupted,
     TimedOut,
-    Pruned { step: u64, reason: String },
+    Pruned { step: u64, reason: PruneReason },
     Invalid(String),
 }
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use paretosearch_core::space::{Distribution, Param};
 use paretosearch_core::spec::CommandSpec;
-use paretosearch_core::{ParamValue, SearchSpace, TrialOutcome, TrialState};
+use paretosearch_core::{
+    ParamValue, PruneReason, PruneRule, SearchSpace, TrialOutcome, TrialState,
+};
 use serde_json::Value;
 use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
@@ -29,7 +31,10 @@ impl Reporter for Recorder {
     async fn report(&self, step: u64, values: &BTreeMap<String, f64>) -> Verdict {
         self.reports.lock().unwrap().push((step, values.clone()));
         if self.stop_at == Some(step) {
-            Verdict::Stop(format!("dominated at step {step}"))
+            Verdict::Stop(PruneReason::new(
+                PruneRule::Dominated,
+                format!("dominated at step {step}"),
+            ))
         } else {
             Verdict::Continue
         }
@@ -88,7 +93,7 @@ async fn run(r: &CommandRunner, job: Job) -> TrialOutcome {
 
 fn fail_reason(o: TrialOutcome) -> String {
     match o {
-        TrialOutcome::Fail { reason } => reason,
+        TrialOutcome::Fail { reason, .. } => reason,
         o => panic!("expected a failure, got {o:?}"),
     }
 }
@@ -179,7 +184,7 @@ async fn stop_verdict_terminates_and_prunes() {
         TrialOutcome::Pruned {
             values: [("acc".to_string(), 0.2)].into(),
             step: Some(1),
-            reason: "dominated at step 1".into(),
+            reason: PruneReason::new(PruneRule::Dominated, "dominated at step 1"),
         }
     );
     assert_eq!(rec.reports.lock().unwrap().len(), 2);
@@ -479,7 +484,7 @@ async fn profile_runs_the_profile_command() {
     let d = tempfile::tempdir().unwrap();
     let mut s = spec(d.path(), &["sh", "-c", "exit 1"]);
     let r = CommandRunner::new(s.clone());
-    assert!(r.profile(job(d.path())).await.is_none());
+    assert!(r.profile(job(d.path()).profile_job(vec![])).await.is_none());
     s.profile_command = Some(vec![
         "sh".into(),
         "-c".into(),
@@ -488,17 +493,16 @@ async fn profile_runs_the_profile_command() {
         "{layers}".into(),
     ]);
     let r = CommandRunner::new(s);
-    let mut j = job(d.path());
-    j.objectives = vec!["lat".into()];
+    let j = job(d.path());
     assert_eq!(
-        r.profile(j.clone()).await,
+        r.profile(j.profile_job(vec!["lat".into()])).await,
         Some(Ok([("lat".to_string(), 3.0)].into()))
     );
-    j.objectives.clear();
     let all: BTreeMap<String, f64> = [("lat".to_string(), 3.0), ("size".to_string(), 12.0)].into();
-    assert_eq!(r.profile(j.clone()).await, Some(Ok(all)));
-    j.objectives = vec!["flops".into()];
-    assert!(matches!(r.profile(j).await, Some(Err(e)) if e.contains("`flops`")));
+    assert_eq!(r.profile(j.profile_job(vec![])).await, Some(Ok(all)));
+    assert!(
+        matches!(r.profile(j.profile_job(vec!["flops".into()])).await, Some(Err(e)) if e.contains("`flops`"))
+    );
 }
 
 #[test]

@@ -5,9 +5,10 @@
 //! waits for.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
-use paretosearch_core::TrialOutcome;
-use paretosearch_runner::{Job, Reporter, Verdict};
+use paretosearch_core::{FailKind, PruneReason, PruneRule, TrialOutcome};
+use paretosearch_runner::{Job, ProfileJob, Reporter, Verdict};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +30,10 @@ pub(super) async fn run(
     let threads = runner.threads();
     let (tx, mut rx) = mpsc::channel::<ReportMsg>(1);
     let token = cancel.clone();
+    // The verdict that stopped the trial, rule included (the training loop
+    // only carries its sentence).
+    let stopped_by: Arc<Mutex<Option<PruneReason>>> = Arc::default();
+    let stopped = stopped_by.clone();
     let handle = tokio::task::spawn_blocking(move || {
         let cancelled = || token.is_cancelled();
         let lease = match inner.lease(&cancelled) {
@@ -49,7 +54,11 @@ pub(super) async fn run(
                 return Control::Continue;
             }
             match answer.blocking_recv() {
-                Ok(Verdict::Stop(reason)) => Control::Stop(reason),
+                Ok(Verdict::Stop(reason)) => {
+                    let detail = reason.detail.clone();
+                    *stopped.lock().unwrap() = Some(reason);
+                    Control::Stop(detail)
+                }
                 _ => Control::Continue,
             }
         };
@@ -67,15 +76,22 @@ pub(super) async fn run(
         })) => TrialOutcome::Pruned {
             values,
             step: Some(step),
-            reason,
+            reason: stopped_by
+                .lock()
+                .unwrap()
+                .take()
+                .unwrap_or_else(|| PruneReason::new(PruneRule::Told, reason)),
         },
         Ok(Err(TorchError::Interrupted)) => TrialOutcome::Fail {
+            kind: FailKind::Interrupted,
             reason: "interrupted".into(),
         },
         Ok(Err(e)) => TrialOutcome::Fail {
+            kind: FailKind::Error,
             reason: e.to_string(),
         },
         Err(e) => TrialOutcome::Fail {
+            kind: FailKind::Error,
             reason: format!("the trial's libtorch thread panicked: {e}"),
         },
     }
@@ -84,8 +100,16 @@ pub(super) async fn run(
 /// [`Runner::profile`](paretosearch_runner::Runner::profile) of a [`TorchRunner`].
 pub(super) async fn profile(
     runner: &TorchRunner,
-    job: Job,
+    job: ProfileJob,
 ) -> Option<Result<BTreeMap<String, f64>, String>> {
+    let job = Job {
+        study: job.study,
+        trial: job.trial,
+        params: job.params,
+        seed: job.seed,
+        objectives: job.cheap,
+        log_path: job.log_path,
+    };
     let inner = runner.inner.clone();
     let threads = runner.threads();
     let res = tokio::task::spawn_blocking(move || {

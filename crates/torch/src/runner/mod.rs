@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use paretosearch_core::spec::{SpecError, SpecOrigin};
 use paretosearch_core::{Objectives, Params, SearchSpace, TrialOutcome};
-use paretosearch_runner::{Job, Reporter, Runner};
+use paretosearch_runner::{Job, ProfileJob, Reporter, Runner};
 use tokio_util::sync::CancellationToken;
 
 use crate::data::{self, Split};
@@ -178,7 +178,7 @@ impl Runner for TorchRunner {
         bridge::run(self, job, reporter, cancel).await
     }
 
-    async fn profile(&self, job: Job) -> Option<Result<BTreeMap<String, f64>, String>> {
+    async fn profile(&self, job: ProfileJob) -> Option<Result<BTreeMap<String, f64>, String>> {
         bridge::profile(self, job).await
     }
 }

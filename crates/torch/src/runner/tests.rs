@@ -89,7 +89,10 @@ impl Reporter for StopAt {
         assert!(n >= 100.0 && n.fract() == 0.0, "n_valid {n}");
         self.1.fetch_add(1, Ordering::SeqCst);
         if step == self.0 {
-            Verdict::Stop(format!("dominated at step {step}"))
+            Verdict::Stop(paretosearch_core::PruneReason::new(
+                paretosearch_core::PruneRule::Dominated,
+                format!("dominated at step {step}"),
+            ))
         } else {
             Verdict::Continue
         }
@@ -133,7 +136,8 @@ async fn a_stop_verdict_prunes_after_that_epoch() {
             reason,
         } => {
             assert_eq!(step, Some(2));
-            assert!(reason.contains("step 2"));
+            assert!(reason.detail.contains("step 2"));
+            assert_eq!(reason.rule, paretosearch_core::PruneRule::Dominated);
             assert!(values.contains_key("accuracy"));
         }
         other => panic!("expected PRUNED, got {other:?}"),
@@ -184,7 +188,11 @@ async fn a_trial_reports_every_objective_and_profile_only_cheap_ones() {
         values["params"],
         (64 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10) as f64
     );
-    let cheap = r.profile(j).await.unwrap().unwrap();
+    let cheap = r
+        .profile(j.profile_job(j.objectives.clone()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cheap["params"], values["params"]);
     assert!(!cheap.contains_key("accuracy") && cheap.contains_key("latency_ms"));
     // A cancelled trial ends as an interrupted failure.
@@ -197,7 +205,7 @@ async fn a_trial_reports_every_objective_and_profile_only_cheap_ones() {
             cancel,
         )
         .await;
-    assert!(matches!(out, TrialOutcome::Fail { reason } if reason.starts_with("interrupted")));
+    assert!(matches!(out, TrialOutcome::Fail { reason, .. } if reason.starts_with("interrupted")));
 }
 
 #[tokio::test]

@@ -32,7 +32,7 @@
 use paretosearch_core::{Direction, Objectives, Trial};
 
 use super::{bad, best_until, minimised, option, series, single_metric, Pruner, PrunerError};
-use crate::StudyView;
+use paretosearch_core::{PruneReason, PruneRule, StudyView};
 
 /// Successive halving in Hyperband brackets. See the module documentation.
 #[derive(Clone, Debug)]
@@ -158,7 +158,7 @@ impl Pruner for HyperbandPruner {
         "hyperband"
     }
 
-    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<String> {
+    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<PruneReason> {
         let reports = &trial.intermediate;
         let s = reports.last()?.step;
         let before = reports.len().checked_sub(2).map(|i| reports[i].step);
@@ -185,11 +185,11 @@ impl Pruner for HyperbandPruner {
             let keep = (n / self.reduction_factor as usize).max(1);
             let better = others.iter().filter(|v| **v < mine).count();
             if better >= keep {
-                return Some(format!(
+                return Some(PruneReason::new(PruneRule::Hyperband, format!(
                     "hyperband: bracket {b}, rung at step {rung}: `{}` {} is not in the top {keep} of {n} trials",
                     self.metric,
                     minimised(self.direction, mine)
-                ));
+                )));
             }
         }
         None
@@ -198,8 +198,8 @@ impl Pruner for HyperbandPruner {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::*;
     use super::*;
+    use crate::testkit::*;
     use paretosearch_core::{Objectives, SearchSpace, TrialState};
 
     fn one() -> Objectives {
@@ -260,7 +260,10 @@ mod tests {
         let bad = running(11, "accuracy", &[0.35]);
         trials.push(bad.clone());
         let r = p.prune(&view(&space, &o, &trials), &bad).expect("pruned");
-        assert!(r.starts_with("hyperband: bracket 0, rung at step 1"), "{r}");
+        assert!(
+            r.detail.starts_with("hyperband: bracket 0, rung at step 1"),
+            "{r}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use paretosearch_core::{Direction, Objectives, Trial, TrialState};
 
 use super::{bad, best_until, minimised, option, series, single_metric, Pruner, PrunerError};
-use crate::StudyView;
+use paretosearch_core::{PruneReason, PruneRule, StudyView};
 
 /// The median stopping rule. See the module documentation.
 #[derive(Clone, Debug)]
@@ -63,7 +63,7 @@ impl Pruner for MedianPruner {
         "median"
     }
 
-    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<String> {
+    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<PruneReason> {
         let s = trial.intermediate.last()?.step;
         if s < self.warmup_steps {
             return None;
@@ -88,20 +88,20 @@ impl Pruner for MedianPruner {
         let n = others.len();
         let m = median(&mut others);
         (best > m).then(|| {
-            format!(
+            PruneReason::new(PruneRule::Median, format!(
                 "median: best `{}` {} by step {s} is worse than the median {} of {n} completed trials at that step",
                 self.metric,
                 minimised(self.direction, best),
                 minimised(self.direction, m)
-            )
+            ))
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::*;
     use super::*;
+    use crate::testkit::*;
     use paretosearch_core::{Objectives, SearchSpace};
 
     fn one() -> Objectives {
@@ -127,7 +127,7 @@ mod tests {
             .collect()
     }
 
-    fn decide(p: &MedianPruner, trials: &[Trial], t: &Trial) -> Option<String> {
+    fn decide(p: &MedianPruner, trials: &[Trial], t: &Trial) -> Option<PruneReason> {
         let space = SearchSpace::default();
         let o = one();
         let mut all = trials.to_vec();
@@ -140,7 +140,7 @@ mod tests {
         let trials = completed();
         let bad = running(9, "accuracy", &[0.3, 0.5, 0.6]);
         let r = decide(&pruner(2, 5), &trials, &bad).expect("pruned");
-        assert!(r.starts_with("median:"), "{r}");
+        assert!(r.detail.starts_with("median:"), "{r}");
         let good = running(9, "accuracy", &[0.3, 0.5, 0.75]);
         assert_eq!(decide(&pruner(2, 5), &trials, &good), None);
     }

@@ -70,7 +70,7 @@ use paretosearch_core::pareto::dominates;
 use paretosearch_core::{Direction, Objective, Trial, TrialState};
 
 use super::{bad, cheap_values, feasible_complete, minimised, option, series, Pruner, PrunerError};
-use crate::StudyView;
+use paretosearch_core::{PruneReason, PruneRule, StudyView};
 
 /// How the rest of a learning curve is bounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -366,7 +366,11 @@ impl Pruner for DominatedPruner {
         "dominated"
     }
 
-    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<String> {
+    fn uses_cheap_objectives(&self) -> bool {
+        true
+    }
+
+    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<PruneReason> {
         let last = trial.intermediate.last()?;
         let s = last.step;
         if s < self.warmup_steps {
@@ -415,25 +419,26 @@ impl Pruner for DominatedPruner {
         for (o, v) in objectives.iter().zip(&point) {
             if let Some(c) = o.constraint {
                 if c.violation(raw(o, *v)) > 0.0 {
-                    return Some(format!(
+                    return Some(PruneReason::new(PruneRule::Dominated, format!(
                         "dominated at step {s}: even optimistically `{}` = {:.4} violates its constraint (optimistic {shown})",
                         o.name,
                         raw(o, *v)
-                    ));
+                    )));
                 }
             }
         }
         let (n, _) = refs.iter().find(|(_, r)| dominates(r, &point))?;
-        Some(format!(
-            "dominated at step {s} by trial {n} (optimistic {shown})"
+        Some(PruneReason::new(
+            PruneRule::Dominated,
+            format!("dominated at step {s} by trial {n} (optimistic {shown})"),
         ))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::*;
     use super::*;
+    use crate::testkit::*;
     use paretosearch_core::{Constraint, Objectives, SearchSpace};
 
     /// A saturating learning curve `top - (top - start) * 0.6^(step-1)`.
@@ -453,7 +458,7 @@ mod tests {
         (SearchSpace::default(), acc_latency(), vec![done])
     }
 
-    fn check(p: &DominatedPruner, trials: &[Trial], t: &Trial) -> Option<String> {
+    fn check(p: &DominatedPruner, trials: &[Trial], t: &Trial) -> Option<PruneReason> {
         let (space, objectives, _) = study();
         let mut all = trials.to_vec();
         all.push(t.clone());
@@ -469,7 +474,10 @@ mod tests {
             &[("latency", 2.0)],
         );
         let r = check(&DominatedPruner::default(), &trials, &t).expect("pruned");
-        assert!(r.starts_with("dominated at step 5 by trial 0"), "{r}");
+        assert!(
+            r.detail.starts_with("dominated at step 5 by trial 0"),
+            "{r}"
+        );
     }
 
     /// Trial 0 (0.95 at latency 1) plus five slower trials whose curves
@@ -512,7 +520,10 @@ mod tests {
         );
         // Completed trials that stood at 0.7 gained 0.05 more: it is done for.
         let r = check(&peers, &with_peers(0.7, 0.05), &t).expect("stopped");
-        assert!(r.starts_with("dominated at step 3 by trial 0"), "{r}");
+        assert!(
+            r.detail.starts_with("dominated at step 3 by trial 0"),
+            "{r}"
+        );
         // Peers that went on to gain 0.3 keep it going.
         assert_eq!(check(&peers, &with_peers(0.7, 0.3), &t), None);
         // Too few completed curves (six reached step 3): the linear bound,
@@ -530,7 +541,10 @@ mod tests {
             t
         }));
         let r = check(&peers, &mixed, &t).expect("stopped");
-        assert!(r.starts_with("dominated at step 3 by trial 0"), "{r}");
+        assert!(
+            r.detail.starts_with("dominated at step 3 by trial 0"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -610,7 +624,7 @@ mod tests {
             &[("latency", 2.0)],
         );
         let r = check(&p, &trials, &flat).expect("pruned");
-        assert!(r.starts_with("dominated at step 4"), "{r}");
+        assert!(r.detail.starts_with("dominated at step 4"), "{r}");
         let steady = with_cheap(
             running(1, "accuracy", &[0.62, 0.68, 0.74, 0.80]),
             &[("latency", 2.0)],
@@ -718,7 +732,7 @@ mod tests {
         let r = p
             .prune(&view(&space, &objectives, &all), &flat)
             .expect("pruned");
-        assert!(r.contains("violates its constraint"), "{r}");
+        assert!(r.detail.contains("violates its constraint"), "{r}");
     }
 
     #[test]

@@ -1,3 +1,5 @@
+//! # paretosearch-pruners
+//!
 //! Pruners: stop trials that cannot matter, before or while they train.
 //!
 //! Mainstream optimisers prune single-objective studies only (Optuna's
@@ -52,10 +54,12 @@
 use std::collections::BTreeMap;
 
 use paretosearch_core::spec::PrunerSpec;
-use paretosearch_core::{Direction, Objectives, SearchSpace, Trial, TrialState};
+use paretosearch_core::{
+    Direction, Objectives, Params, PruneReason, SearchSpace, Trial, TrialState,
+};
 use serde::de::DeserializeOwned;
 
-use crate::StudyView;
+pub use paretosearch_core::StudyView;
 
 mod dominated;
 mod hyperband;
@@ -109,11 +113,18 @@ pub trait Pruner: Send + Sync {
     /// `trial` is the running trial with its intermediate reports up to and
     /// including the latest one (and its cheap measurements in
     /// [`CHEAP_ATTR`]). `Some(reason)` stops it.
-    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<String>;
+    fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<PruneReason>;
+
+    /// Does this rule judge with the cheap objectives measured before
+    /// training (so the engine must run the profile phase)?
+    fn uses_cheap_objectives(&self) -> bool {
+        false
+    }
 }
 
-/// The pruning a study asked for: an early-stopping rule, partial-order
-/// pruning, both or neither.
+/// The pruning a study asked for: one pipeline the engine calls at two
+/// points of a trial's life, [`Pruning::before_training`] (partial order)
+/// and [`Pruning::after_report`] (early stopping).
 #[derive(Default)]
 pub struct Pruning {
     /// Early stopping while a trial trains.
@@ -134,11 +145,38 @@ impl std::fmt::Debug for Pruning {
 impl Pruning {
     /// Does any rule use the cheap objectives measured before training?
     /// True when the study has cheap objectives and partial-order pruning
-    /// or the dominated pruner is on.
+    /// or an early-stopping rule that uses them is on.
     pub fn needs_profile(&self, objectives: &Objectives) -> bool {
         objectives.iter().any(|o| o.cheap)
             && (self.partial_order.is_some()
-                || self.early.as_ref().is_some_and(|p| p.name() == "dominated"))
+                || self
+                    .early
+                    .as_ref()
+                    .is_some_and(|p| p.uses_cheap_objectives()))
+    }
+
+    /// Before a candidate trains: should it be skipped, its measured cheap
+    /// objectives `cheap` plus bounds from trained neighbours being
+    /// dominated already? `None` without partial-order pruning.
+    pub fn before_training(
+        &self,
+        study: &StudyView<'_>,
+        params: &Params,
+        cheap: &BTreeMap<String, f64>,
+    ) -> Option<PruneReason> {
+        self.partial_order.as_ref()?.check(
+            study.space,
+            study.objectives,
+            study.trials,
+            params,
+            cheap,
+        )
+    }
+
+    /// After an intermediate report of `trial`: should it stop? `None`
+    /// without an early-stopping rule.
+    pub fn after_report(&self, study: &StudyView<'_>, trial: &Trial) -> Option<PruneReason> {
+        self.early.as_ref()?.prune(study, trial)
     }
 }
 

@@ -51,7 +51,10 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use paretosearch_core::pareto::dominates;
-use paretosearch_core::{Monotone, Objectives, ParamValue, Params, SearchSpace, Trial, TrialState};
+use paretosearch_core::{
+    Monotone, Objectives, ParamValue, Params, PruneReason, PruneRule, SearchSpace, Trial,
+    TrialState,
+};
 
 use super::{bad, feasible_complete, minimised, option, PrunerError};
 
@@ -106,7 +109,7 @@ impl PartialOrder {
         trials: &[Trial],
         params: &Params,
         cheap: &BTreeMap<String, f64>,
-    ) -> Option<String> {
+    ) -> Option<PruneReason> {
         let refs = feasible_complete(trials, objectives, None);
         if refs.is_empty() {
             return None;
@@ -147,18 +150,21 @@ impl PartialOrder {
             if let Some(c) = o.constraint {
                 let raw = minimised(o.direction, *v);
                 if c.violation(raw) > 0.0 {
-                    return Some(format!(
+                    return Some(PruneReason::new(PruneRule::PartialOrder, format!(
                         "partial-order: `{}` = {raw:.4} violates its constraint even optimistically{}{shown}",
                         o.name,
                         if shown.is_empty() { "" } else { "; " }
-                    ));
+                    )));
                 }
             }
         }
         let (n, _) = refs.iter().find(|(_, r)| dominates(r, &point))?;
-        Some(format!(
-            "partial-order: dominated by trial {n}{}{shown}",
-            if shown.is_empty() { "" } else { "; " }
+        Some(PruneReason::new(
+            PruneRule::PartialOrder,
+            format!(
+                "partial-order: dominated by trial {n}{}{shown}",
+                if shown.is_empty() { "" } else { "; " }
+            ),
         ))
     }
 }
@@ -217,8 +223,8 @@ fn same(x: &ParamValue, y: &ParamValue) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::*;
     use super::*;
+    use crate::testkit::*;
     use paretosearch_core::{Constraint, Distribution, Param};
 
     fn space() -> SearchSpace {
@@ -320,8 +326,11 @@ mod tests {
         let r = po
             .check(&s, &o, &trials, &cfg(128, 0, "relu"), &lat(2.0))
             .expect("skipped");
-        assert!(r.starts_with("partial-order: dominated by trial 0"), "{r}");
-        assert!(r.contains("trial 1 is at least as large"), "{r}");
+        assert!(
+            r.detail.starts_with("partial-order: dominated by trial 0"),
+            "{r}"
+        );
+        assert!(r.detail.contains("trial 1 is at least as large"), "{r}");
         // The same candidate measured faster than trial 0 is trained.
         assert_eq!(
             po.check(&s, &o, &trials, &cfg(128, 0, "relu"), &lat(0.5)),
@@ -376,7 +385,7 @@ mod tests {
         let r = PartialOrder::default()
             .check(&s, &o, &trials, &cfg(128, 0, "relu"), &lat(2.0))
             .expect("skipped");
-        assert!(r.contains("at best 0.9100 (trial 2"), "{r}");
+        assert!(r.detail.contains("at best 0.9100 (trial 2"), "{r}");
     }
 
     #[test]
@@ -393,7 +402,7 @@ mod tests {
         let r = po
             .check(&s, &o, &trials, &cfg(128, 0, "relu"), &lat(4.0))
             .expect("skipped");
-        assert!(r.contains("violates its constraint"), "{r}");
+        assert!(r.detail.contains("violates its constraint"), "{r}");
         // ... but only if some feasible trial exists.
         trials[0].values.insert("latency".into(), 3.5);
         assert_eq!(
