@@ -20,6 +20,16 @@ fn every_example_study_runs_one_trial() {
     studies.sort();
     assert!(studies.len() >= 5, "{studies:?}");
     for study in &studies {
+        let torch = std::fs::read_to_string(study)
+            .unwrap()
+            .contains("kind = \"torch\"");
+        if torch && !cfg!(feature = "torch") {
+            // Built without libtorch: the study is refused, saying why.
+            let o = ps(&["check", study.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+            assert!(text(&o).contains("no libtorch support"), "{}", text(&o));
+            continue;
+        }
         // `check` validates it, builds its runner and creates nothing.
         let o = ps(&["check", study.to_str().unwrap()]);
         assert!(o.status.success(), "{}: {}", study.display(), text(&o));
