@@ -10,15 +10,14 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
 use paretosearch::core::spec::parse_duration;
 use paretosearch::store::ConnectionEvent;
-use paretosearch::{
-    registry, summarize, Cancel, EngineError, Options, RunnerObjective, Study, TrialState,
-};
+use paretosearch::{registry, Cancel, EngineError, Options, RunnerObjective, Study, TrialState};
 
 use crate::cli::{RunArgs, WorkerArgs};
 use crate::progress::Progress;
@@ -74,8 +73,10 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     study.observe(progress.clone());
 
     let cancel = Cancel::new();
+    let signalled = Arc::new(AtomicBool::new(false));
     let signals = tokio::spawn(watch_signals(
         cancel.clone(),
+        signalled.clone(),
         progress.clone(),
         study.clone(),
     ));
@@ -127,15 +128,12 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
             );
         }
     }
-    let _ = summarize; // the summary above is the engine's
-    Ok(match reason {
-        Some(r) if r.starts_with(INTERRUPTED) => ExitCode::from(130),
-        _ => ExitCode::SUCCESS,
+    Ok(if signalled.load(Ordering::SeqCst) {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
     })
 }
-
-/// The cancellation reason of a signal (the exit status is 130 for it).
-const INTERRUPTED: &str = "interrupted by";
 
 /// Open the study; a worker refuses to create one.
 async fn open(prepared: &Prepared, must_exist: bool, args: &RunArgs) -> Result<Study> {
@@ -149,7 +147,14 @@ async fn open(prepared: &Prepared, must_exist: bool, args: &RunArgs) -> Result<S
     }
 }
 
-async fn watch_signals(cancel: Cancel, progress: Arc<Progress>, study: Study) {
+/// Ctrl-C or SIGTERM: cancel the run (and note it: the exit status is
+/// then 130); a second one exits at once.
+async fn watch_signals(
+    cancel: Cancel,
+    signalled: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    study: Study,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
@@ -173,6 +178,7 @@ async fn watch_signals(cancel: Cancel, progress: Arc<Progress>, study: Study) {
             "{name}: stopping, terminating {n} running trial{} (again to exit at once)",
             if n == 1 { "" } else { "s" }
         ));
-        cancel.cancel(format!("{INTERRUPTED} {name}"));
+        signalled.store(true, Ordering::SeqCst);
+        cancel.cancel(format!("interrupted by {name}"));
     }
 }

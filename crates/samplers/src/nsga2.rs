@@ -28,7 +28,7 @@
 //!
 //! Offspring are bred in the unit view of the search space (see
 //! `paretosearch_core::space`), where every parameter is a coordinate in
-//! `[0, 1]` and [`Distribution::from_unit`] snaps integers, steps and
+//! `[0, 1]` and [`Distribution::from_unit`](paretosearch_core::Distribution::from_unit) snaps integers, steps and
 //! categories. Two parents are chosen by binary tournaments (lower rank
 //! wins, then larger crowding distance); with probability `crossover_prob`
 //! they are crossed: a fair swap of every coordinate (uniform crossover,

@@ -7,7 +7,7 @@
 //!
 //! 1. Until `n_startup_trials` trials have finished, propose the next point
 //!    of a scrambled Sobol sequence (or a uniform random point).
-//! 2. Split the history ([`split`](self::split)): the best `γ(n)` trials form the good
+//! 2. Split the history (`split`): the best `γ(n)` trials form the good
 //!    group, the rest (and, with the constant liar, RUNNING trials) the bad
 //!    group. For several objectives the good group is whole non-dominated
 //!    fronts, cut by greedy hypervolume subset selection; infeasible trials
