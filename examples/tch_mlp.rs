@@ -101,9 +101,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for &i in &summary.pareto {
         let t = &trials[i];
+        let params: Vec<String> = t.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!(
-            "  trial {:>2}: accuracy {:.3} with {} parameters ({:?})",
-            t.number, t.values["accuracy"], t.values["size"], t.params
+            "  trial {:>2}: accuracy {:.3} with {} parameters ({})",
+            t.number,
+            t.values["accuracy"],
+            t.values["size"],
+            params.join(", ")
         );
     }
     Ok(())

@@ -70,7 +70,9 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     study.set_logs_dir(prepared.logs_dir());
     let plain = args.plain || !std::io::stdout().is_terminal();
     let progress = Arc::new(Progress::new(&prepared.spec, budget, plain, args.quiet));
-    study.observe(progress.clone());
+    if !args.quiet {
+        study.observe(progress.clone());
+    }
 
     let cancel = Cancel::new();
     let signalled = Arc::new(AtomicBool::new(false));

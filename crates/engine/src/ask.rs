@@ -19,7 +19,6 @@ use paretosearch_store::Claim;
 use tokio_util::sync::CancellationToken;
 
 use crate::observer::{Level, TrialFinished};
-use crate::summary::Front;
 use crate::{EngineError, Study, TrialHandle};
 
 /// What [`Study::try_ask`] found.
@@ -291,27 +290,17 @@ impl Study {
         rec.finish(outcome.clone(), now)
             .expect("a RUNNING trial can finish");
         rec.requeued = requeue && rec.state == TrialState::Fail;
+        let trials = self.note_finished(&rec).await;
         let observers = self.observers();
         if !observers.is_empty() {
-            let trials = self.note_finished(&rec).await;
-            let on_front = match rec.minimised(self.objectives()) {
-                Some(p) if self.objectives().violation(&rec.values) == 0.0 => {
-                    let others: Vec<Trial> =
-                        trials.iter().filter(|t| t.id != rec.id).cloned().collect();
-                    Front::of(&others, self.objectives()).admits(&p)
-                }
-                _ => false,
-            };
             let event = TrialFinished {
                 trial: &rec,
                 outcome: &outcome,
                 took: handle.elapsed(),
                 trials: &trials,
-                on_front,
+                objectives: self.objectives(),
             };
             observers.each(|o| o.trial_finished(&event));
-        } else {
-            self.note_finished(&rec).await;
         }
         Ok(rec)
     }

@@ -59,8 +59,29 @@ pub struct TrialFinished<'a> {
     /// Every trial of the study as this process knows them now (a cached
     /// snapshot, no store read), the finished one included.
     pub trials: &'a Arc<Vec<Trial>>,
-    /// The trial entered the feasible Pareto set.
-    pub on_front: bool,
+    /// The study's objectives.
+    pub(crate) objectives: &'a paretosearch_core::Objectives,
+}
+
+impl TrialFinished<'_> {
+    /// Did the trial enter the feasible Pareto set (no other feasible
+    /// COMPLETE trial at least as good in every objective)? Computed when
+    /// asked, from [`TrialFinished::trials`].
+    pub fn on_front(&self) -> bool {
+        let o = self.objectives;
+        let Some(p) = self.trial.minimised(o) else {
+            return false;
+        };
+        if o.violation(&self.trial.values) > 0.0 {
+            return false;
+        }
+        !self.trials.iter().any(|t| {
+            t.id != self.trial.id
+                && o.violation(&t.values) == 0.0
+                && t.minimised(o)
+                    .is_some_and(|q| q.iter().zip(&p).all(|(a, b)| a <= b))
+        })
+    }
 }
 
 /// Receives a study's events. Every method has an empty default.
