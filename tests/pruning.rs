@@ -242,3 +242,61 @@ fn pruner_mistakes_are_located_errors() {
         text(&o)
     );
 }
+
+/// `ask` is the same pipeline as `run`: profile, partial order and all. The
+/// study above, driven by `ask` / `tell` from outside (the values told are
+/// what `train.py` would print), records exactly the trials `run` records,
+/// the candidates skipped before training included. (Before the engine was
+/// one library, `ask` sampled and handed out every candidate: no skips.)
+#[test]
+fn ask_skips_by_partial_order_exactly_as_run_does() {
+    let by_run = tempfile::tempdir().unwrap();
+    write(by_run.path(), "train.py", PO);
+    std::fs::create_dir(by_run.path().join("ran")).unwrap();
+    let study = write(by_run.path(), "po.toml", PO_STUDY);
+    let o = ps(&["run", study.to_str().unwrap(), "--plain"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ran = export(&study);
+
+    let by_hand = tempfile::tempdir().unwrap();
+    write(by_hand.path(), "train.py", PO);
+    let study = write(by_hand.path(), "po.toml", PO_STUDY);
+    let s = study.to_str().unwrap();
+    let mut asked = 0;
+    loop {
+        let o = ps(&["ask", s, "--json"]);
+        if o.status.code() == Some(3) {
+            break;
+        }
+        assert!(o.status.success(), "{}", text(&o));
+        asked += 1;
+        let t: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let (n, p) = (t["trial"].as_u64().unwrap(), &t["params"]);
+        let y = p["kind"] == "y";
+        let values = serde_json::json!({
+            "accuracy": if y { 0.95 } else { 0.9 },
+            "latency": if y { 0.5 } else { p["width"].as_f64().unwrap() },
+        });
+        let o = ps(&["tell", s, &n.to_string(), "--values", &values.to_string()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let told = export(&study);
+    let shape = |ts: &[serde_json::Value]| -> Vec<String> {
+        ts.iter()
+            .map(|t| {
+                format!(
+                    "{} {} {} {}",
+                    t["number"], t["state"], t["params"], t["reason"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(shape(&told), shape(&ran));
+    let skipped = told.iter().filter(|t| t["state"] == "PRUNED").count();
+    assert!(skipped >= 1, "{told:#?}");
+    assert_eq!(
+        asked + skipped,
+        16,
+        "skipped candidates are never handed out"
+    );
+}
