@@ -22,6 +22,7 @@ pub fn trial_json(t: &Trial) -> serde_json::Value {
         "values": t.values,
         "intermediate": t.intermediate.iter().map(|i| json!({"step": i.step, "values": i.values})).collect::<Vec<_>>(),
         "reason": t.reason,
+        "cause": t.cause.map(|c| c.as_str()),
         "retry_of": t.retry_of,
         "attrs": t.attrs,
         "duration_s": t.duration_s(),

@@ -189,6 +189,7 @@ fn partial_order_skips_dominated_candidates_without_training_them() {
                     reason.starts_with("partial-order: dominated by trial"),
                     "{reason}"
                 );
+                assert_eq!(t["cause"], "partial-order", "the rule is exported, typed");
                 assert_eq!(t["params"]["kind"], "x", "{t:#?}");
                 // Its measured cheap value is kept; accuracy was never measured.
                 assert_eq!(
