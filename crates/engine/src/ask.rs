@@ -301,6 +301,9 @@ impl Study {
                 objectives: self.objectives(),
             };
             observers.each(|o| o.trial_finished(&event));
+            if event.on_front() {
+                observers.each(|o| o.front_changed(&event));
+            }
         }
         Ok(rec)
     }

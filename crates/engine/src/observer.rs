@@ -101,6 +101,9 @@ pub trait Observer: Send + Sync {
     }
     /// A trial ended (completed, pruned, failed, or skipped before training).
     fn trial_finished(&self, _event: &TrialFinished<'_>) {}
+    /// The trial that just finished entered the feasible Pareto set (called
+    /// after [`Observer::trial_finished`]).
+    fn front_changed(&self, _event: &TrialFinished<'_>) {}
     /// Something worth a line: a recovered trial, a failed heartbeat.
     fn message(&self, _message: &Message) {}
 }

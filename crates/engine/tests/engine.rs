@@ -391,3 +391,68 @@ trials = 12
         assert!(t.intermediate.len() < 5);
     }
 }
+
+#[derive(Default)]
+struct Counts {
+    started: AtomicUsize,
+    reported: AtomicUsize,
+    finished: AtomicUsize,
+    front: AtomicUsize,
+    run_started: AtomicUsize,
+}
+
+impl paretosearch_engine::Observer for Counts {
+    fn run_started(&self, e: &paretosearch_engine::observer::RunStarted) {
+        assert_eq!(e.budget, 25);
+        self.run_started.fetch_add(1, Ordering::SeqCst);
+    }
+    fn trial_started(&self, _: &TrialHandle) {
+        self.started.fetch_add(1, Ordering::SeqCst);
+    }
+    fn trial_reported(&self, _: &TrialHandle, _: u64, _: &Values, _: &Verdict) {
+        self.reported.fetch_add(1, Ordering::SeqCst);
+    }
+    fn trial_finished(&self, e: &paretosearch_engine::observer::TrialFinished<'_>) {
+        assert!(e.trial.state.is_finished());
+        assert!(e
+            .trials
+            .iter()
+            .any(|t| t.id == e.trial.id && t.state == e.trial.state));
+        self.finished.fetch_add(1, Ordering::SeqCst);
+    }
+    fn front_changed(&self, e: &paretosearch_engine::observer::TrialFinished<'_>) {
+        assert_eq!(e.trial.state, TrialState::Complete);
+        self.front.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn observers_hear_every_event() {
+    let study = Study::create_or_open(zdt("obs", "random", 25), "sqlite::memory:")
+        .await
+        .unwrap();
+    let counts = Arc::new(Counts::default());
+    study.observe(counts.clone());
+    study
+        .optimize(
+            |t: &TrialHandle| {
+                t.report_blocking(1, &Values::from([("f1".into(), 0.5)]));
+                zdt1(t)
+            },
+            Options::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.run_started.load(Ordering::SeqCst), 1);
+    assert_eq!(counts.started.load(Ordering::SeqCst), 25);
+    assert_eq!(counts.reported.load(Ordering::SeqCst), 25);
+    assert_eq!(counts.finished.load(Ordering::SeqCst), 25);
+    let front = counts.front.load(Ordering::SeqCst);
+    // The first trial always enters the front; later ones sometimes.
+    assert!((1..=25).contains(&front), "{front}");
+    let final_front = study.pareto_front().await.unwrap().trials.len();
+    assert!(
+        front >= final_front,
+        "every member of the final front entered it once"
+    );
+}
