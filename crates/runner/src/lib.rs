@@ -41,8 +41,8 @@
 //!
 //! ## Errors
 //!
-//! Configuration mistakes found before any trial runs (an unknown problem,
-//! a placeholder naming no parameter) are [`RunnerError`]s.
+//! Configuration mistakes found before any trial runs (an unknown built-in
+//! problem) are [`RunnerError`]s; the study spec checks command templates.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,26 +68,6 @@ pub enum RunnerError {
         name: String,
         /// The known names, comma-separated.
         known: String,
-    },
-    /// A command (or profile command) with no arguments.
-    #[error(
-        "`{field}` is empty; give the program and its arguments, e.g. [\"python3\", \"train.py\"]"
-    )]
-    EmptyCommand {
-        /// `runner.command` or `runner.profile_command`.
-        field: &'static str,
-    },
-    /// A malformed argument template.
-    #[error("`{field}` argument {index} (`{arg}`): {message}")]
-    Template {
-        /// `runner.command` or `runner.profile_command`.
-        field: &'static str,
-        /// 0-based argument index.
-        index: usize,
-        /// The argument.
-        arg: String,
-        /// What is wrong.
-        message: String,
     },
 }
 

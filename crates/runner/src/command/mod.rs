@@ -8,8 +8,9 @@
 //! write it (`0.001`, `64`, `adam`, `true`). `{{` and `}}` stand for literal
 //! braces. A placeholder of a conditional parameter that is inactive in this
 //! trial becomes the empty string (so `--dropout={dropout}` turns into
-//! `--dropout=`). [`CommandRunner::check`] rejects placeholders that name no
-//! parameter and unbalanced braces before a study starts.
+//! `--dropout=`). The study spec rejects placeholders that name no
+//! parameter and unbalanced braces before a study starts (the one check,
+//! `paretosearch_core::spec`, for files and for specs built in code).
 //!
 //! **Environment.** The command inherits paretosearch's environment, plus
 //! the `env` table of the study file, plus:
@@ -75,14 +76,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use paretosearch_core::spec::CommandSpec;
-use paretosearch_core::{FailKind, Params, PruneReason, SearchSpace, TrialOutcome};
+use paretosearch_core::{FailKind, Params, PruneReason, TrialOutcome};
 use serde_json::{Map, Value};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Job, NoReporter, ProfileJob, Reporter, Runner, RunnerError, Verdict};
+use crate::{Job, NoReporter, ProfileJob, Reporter, Runner, Verdict};
 
 mod log;
 mod process;
@@ -96,7 +97,7 @@ pub use self::template::substitute;
 use self::log::{io_message, read_stderr, read_stdout, with_tail, Log, Message, Slot};
 use self::process::{describe, die_with_parent, join, terminate, until, GroupGuard};
 use self::protocol::objective_values;
-use self::template::{check_argv, substitute_argv};
+use self::template::substitute_argv;
 
 /// How long to wait for the output pipes to close once the process group
 /// is gone (a process that left the group may hold them open).
@@ -110,8 +111,9 @@ pub struct CommandRunner {
 }
 
 impl CommandRunner {
-    /// A runner for `spec`. Templates are checked by [`CommandRunner::check`];
-    /// a malformed one otherwise fails each trial with the reason.
+    /// A runner for `spec`. Templates are checked when the study spec is
+    /// read or built; a malformed one that got past fails each trial with
+    /// the reason.
     pub fn new(spec: CommandSpec) -> Self {
         CommandRunner { spec }
     }
@@ -119,27 +121,6 @@ impl CommandRunner {
     /// The spec this runner executes.
     pub fn spec(&self) -> &CommandSpec {
         &self.spec
-    }
-
-    /// Check the command templates against the search space: the command
-    /// is not empty, braces are balanced, every placeholder names a
-    /// parameter.
-    pub fn check(&self, space: &SearchSpace) -> Result<(), RunnerError> {
-        if self.spec.command.is_empty() {
-            return Err(RunnerError::EmptyCommand {
-                field: "runner.command",
-            });
-        }
-        let templates = [
-            ("runner.command", Some(&self.spec.command)),
-            ("runner.profile_command", self.spec.profile_command.as_ref()),
-        ];
-        for (field, argv) in templates {
-            if let Some(argv) = argv {
-                check_argv(field, argv, space)?;
-            }
-        }
-        Ok(())
     }
 
     /// Start `template` for `job` and follow it to its end. `Ok` carries

@@ -2,58 +2,18 @@
 //!
 //! The grammar (`{{`/`}}` for literal braces, names taken verbatim) is the
 //! one of the study file, parsed by [`paretosearch_core::spec::parse_template`]:
-//! the study-file check and the runner read templates with the same parser.
+//! the study-file check (which also refuses placeholders naming no
+//! parameter, for specs parsed or built in code) and the runner read
+//! templates with the same parser.
 
-use paretosearch_core::spec::{parse_template, placeholders, TemplateError, TemplatePart};
-use paretosearch_core::{Params, SearchSpace};
-
-use crate::RunnerError;
-
-/// A malformed template, as one line: what is wrong and how to fix it.
-fn explain(e: &TemplateError) -> String {
-    format!("{} ({})", e.message, e.help)
-}
-
-/// Check the arguments of `field` against the search space: not empty,
-/// braces balanced, every placeholder names a parameter.
-pub(super) fn check_argv(
-    field: &'static str,
-    argv: &[String],
-    space: &SearchSpace,
-) -> Result<(), RunnerError> {
-    if argv.is_empty() {
-        return Err(RunnerError::EmptyCommand { field });
-    }
-    for (index, arg) in argv.iter().enumerate() {
-        let names = placeholders(arg).map_err(|e| RunnerError::Template {
-            field,
-            index,
-            arg: arg.clone(),
-            message: explain(&e),
-        })?;
-        for (_, name) in names {
-            if space.get(&name).is_none() {
-                let known: Vec<&str> = space.params().iter().map(|p| p.name.as_str()).collect();
-                return Err(RunnerError::Template {
-                    field,
-                    index,
-                    arg: arg.clone(),
-                    message: format!(
-                        "`{{{name}}}` names no parameter (parameters: {})",
-                        known.join(", ")
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
-}
+use paretosearch_core::spec::{parse_template, TemplatePart};
+use paretosearch_core::Params;
 
 /// Substitute one argument template; absent (inactive) parameters become
 /// the empty string.
 pub fn substitute(template: &str, params: &Params) -> Result<String, String> {
     let mut out = String::new();
-    for part in parse_template(template).map_err(|e| explain(&e))? {
+    for part in parse_template(template).map_err(|e| format!("{} ({})", e.message, e.help))? {
         match part {
             TemplatePart::Text(t) => out.push_str(&t),
             TemplatePart::Param(n) => {

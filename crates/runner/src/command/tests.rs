@@ -7,17 +7,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use paretosearch_core::space::{Distribution, Param};
 use paretosearch_core::spec::CommandSpec;
-use paretosearch_core::{
-    ParamValue, PruneReason, PruneRule, SearchSpace, TrialOutcome, TrialState,
-};
+use paretosearch_core::{ParamValue, PruneReason, PruneRule, TrialOutcome, TrialState};
 use serde_json::Value;
 use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
 use super::CommandRunner;
-use crate::{Job, NoReporter, Reporter, Runner, RunnerError, Verdict};
+use crate::{Job, NoReporter, Reporter, Runner, Verdict};
 
 /// A reporter that records reports and stops at a given step.
 #[derive(Default)]
@@ -503,42 +500,4 @@ async fn profile_runs_the_profile_command() {
     assert!(
         matches!(r.profile(j.profile_job(vec!["flops".into()])).await, Some(Err(e)) if e.contains("`flops`"))
     );
-}
-
-#[test]
-fn check_against_the_space() {
-    let float = Distribution::Float {
-        low: 0.0,
-        high: 1.0,
-        log: false,
-        step: None,
-    };
-    let space = SearchSpace::new(vec![Param {
-        name: "lr".into(),
-        distribution: float,
-        when: vec![],
-        monotone: None,
-    }])
-    .unwrap();
-    let d = Path::new("/");
-    assert!(CommandRunner::new(spec(d, &["train", "--lr={lr}", "{{}}"]))
-        .check(&space)
-        .is_ok());
-    let e = CommandRunner::new(spec(d, &["train", "--bs={bs}"]))
-        .check(&space)
-        .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "`runner.command` argument 1 (`--bs={bs}`): `{bs}` names no parameter (parameters: lr)"
-    );
-    let mut s = spec(d, &["train"]);
-    s.profile_command = Some(vec!["prof".into(), "{lr".into()]);
-    let e = CommandRunner::new(s).check(&space).unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with("`runner.profile_command` argument 1"),
-        "{e}"
-    );
-    let e = CommandRunner::new(spec(d, &[])).check(&space).unwrap_err();
-    assert!(matches!(e, RunnerError::EmptyCommand { .. }));
 }
