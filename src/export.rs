@@ -7,27 +7,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use paretosearch_core::spec::RunnerSpec;
 use paretosearch_core::{StudySpec, Trial};
-use serde_json::json;
 
 use crate::cli::{ExportArgs, Format};
 use crate::util::summarize;
 use crate::{study, BadInput};
 
-/// The JSON form of a trial (the export contract).
-pub fn trial_json(t: &Trial) -> serde_json::Value {
-    json!({
-        "number": t.number,
-        "state": t.state.as_str(),
-        "params": t.params,
-        "values": t.values,
-        "intermediate": t.intermediate.iter().map(|i| json!({"step": i.step, "values": i.values})).collect::<Vec<_>>(),
-        "reason": t.reason,
-        "cause": t.cause.map(|c| c.as_str()),
-        "retry_of": t.retry_of,
-        "attrs": t.attrs,
-        "duration_s": t.duration_s(),
-    })
-}
+pub use paretosearch::export::trial_json;
 
 /// Export trials.
 pub async fn export(args: ExportArgs) -> Result<ExitCode> {

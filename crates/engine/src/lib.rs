@@ -91,6 +91,7 @@
 
 mod ask;
 mod error;
+pub mod export;
 mod handle;
 mod heartbeat;
 pub mod observer;
