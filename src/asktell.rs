@@ -53,11 +53,19 @@ pub async fn ask(args: AskArgs) -> Result<ExitCode> {
     if budget == 0 {
         return Err(BadInput("--trials must be at least 1".into()).into());
     }
-    // The runner measures cheap objectives for partial-order pruning, as in `run`.
-    let runner = registry().build(&prepared.spec, 1)?;
+    // The runner measures cheap objectives for the pruner, as in `run`
+    // (built only when a rule uses them: a torch runner loads its data).
+    let pruning = paretosearch::build_pruning(&prepared.spec)?;
+    let profiler = if pruning.needs_profile(&prepared.spec.objectives) {
+        Some(registry().build(&prepared.spec, 1)?)
+    } else {
+        None
+    };
     let study = prepared.open_study(true).await?;
     study.set_logs_dir(prepared.logs_dir());
-    study.set_profiler(runner);
+    if let Some(runner) = profiler {
+        study.set_profiler(runner);
+    }
     study.set_budget(budget)?;
     // No colon in the name: the dead-worker check never applies to it,
     // only the heartbeat rule does.
