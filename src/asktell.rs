@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use paretosearch::worker::hostname;
 use paretosearch::{
-    registry, Asked, FailKind, ParamValue, PruneReason, PruneRule, Study, Trial, TrialHandle,
+    registry, Asked, FailKind, ParamValue, PruneReason, PruneRule, Study, TrialHandle,
     TrialOutcome, TrialState, Verdict,
 };
 use serde_json::json;
@@ -162,12 +162,11 @@ pub fn parse_values(text: &str) -> Result<BTreeMap<String, f64>, String> {
 pub async fn tell(args: TellArgs) -> Result<ExitCode> {
     let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
     let study = prepared.open_existing().await?;
-    let trial = running_trial(&study, &args).await?;
+    let handle = study.attach(args.trial).await?;
     let values = match &args.values {
         Some(v) => Some(parse_values(v).map_err(BadInput)?),
         None => None,
     };
-    let handle = study.attach(trial.number).await?;
 
     if let Some(step) = args.step {
         let values = values.expect("clap requires --values with --step");
@@ -189,7 +188,7 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
-                    "trial": trial.number,
+                    "trial": handle.number(),
                     "step": step,
                     "prune": prune,
                     "reason": reason,
@@ -198,7 +197,7 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
         } else {
             println!(
                 "trial {} step {step} recorded; {}",
-                trial.number,
+                handle.number(),
                 if prune {
                     paint(&format!("prune: {reason}"), Paint::Yellow)
                 } else {
@@ -294,40 +293,6 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The RUNNING trial `tell` is about, with the CLI's own wording when it
-/// is not there or not running.
-async fn running_trial(study: &Study, args: &TellArgs) -> Result<Trial> {
-    let trials = study.trials().await?;
-    let Some(trial) = trials.iter().find(|t| t.number == args.trial) else {
-        return Err(BadInput(format!(
-            "study `{}` has no trial {} (it has {} trials; `paretosearch ask` hands out new ones)",
-            study.name(),
-            args.trial,
-            trials.len()
-        ))
-        .into());
-    };
-    match trial.state {
-        TrialState::Running => Ok(trial.clone()),
-        TrialState::Waiting => Err(BadInput(format!(
-            "trial {} is WAITING: nobody has asked for it yet (fix: `paretosearch ask {}` hands it out)",
-            trial.number,
-            args.study.study.display()
-        ))
-        .into()),
-        s => Err(BadInput(format!(
-            "trial {} is already {s}{}; finished trials cannot change",
-            trial.number,
-            trial
-                .reason
-                .as_ref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
-        ))
-        .into()),
-    }
 }
 
 #[cfg(test)]

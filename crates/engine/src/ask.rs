@@ -271,7 +271,7 @@ impl Study {
             return Err(EngineError::NotRunning {
                 number: handle.number(),
                 state: outcome.state(),
-                message: "it was told already".into(),
+                message: "was told already".into(),
             });
         }
         if let TrialOutcome::Pruned { values, .. } = &mut outcome {

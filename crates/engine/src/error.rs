@@ -31,13 +31,13 @@ pub enum EngineError {
         number: u64,
     },
     /// The trial cannot be told or reported to in its state.
-    #[error("trial {number} is {state}: {message}")]
+    #[error("trial {number} {message}")]
     NotRunning {
         /// The trial number.
         number: u64,
         /// Its state.
         state: paretosearch_core::TrialState,
-        /// Why that matters and what to do.
+        /// What is wrong, starting with a verb (`is WAITING: ...`), and what to do.
         message: String,
     },
     /// The sampler failed to propose parameters; the trial was failed and

@@ -392,13 +392,13 @@ impl Study {
             TrialState::Waiting => Err(EngineError::NotRunning {
                 number: trial.number,
                 state: trial.state,
-                message: "nobody has asked for it yet; `ask` hands it out".into(),
+                message: "is WAITING: nobody has asked for it yet (fix: `ask` hands it out)".into(),
             }),
             s => Err(EngineError::NotRunning {
                 number: trial.number,
                 state: s,
                 message: format!(
-                    "already finished{}; finished trials cannot change",
+                    "is already {s}{}; finished trials cannot change",
                     trial
                         .reason
                         .as_ref()

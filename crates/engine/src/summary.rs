@@ -58,19 +58,10 @@ pub fn summarize(trials: &[Trial], objectives: &Objectives) -> Summary {
             s.finished += 1;
         }
     }
-    let feasible: Vec<(usize, Vec<f64>)> = trials
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| objectives.violation(&t.values) == 0.0)
-        .filter_map(|(i, t)| Some((i, t.minimised(objectives)?)))
-        .collect();
-    let points: Vec<Vec<f64>> = feasible.iter().map(|(_, p)| p.clone()).collect();
-    if !points.is_empty() {
-        let front = pareto::pareto_front(&points);
-        let front_pts: Vec<Vec<f64>> = front.iter().map(|&i| points[i].clone()).collect();
-        let reference = pareto::nadir_reference(&points);
-        s.hypervolume = Some(pareto::hypervolume(&front_pts, &reference));
-        s.pareto = front.iter().map(|&i| feasible[i].0).collect();
+    let feasible = feasible_points(trials, objectives);
+    if let Some(front) = front_of(&feasible) {
+        s.hypervolume = Some(front.hypervolume);
+        s.pareto = front.members;
     }
     s.best = (0..objectives.len())
         .map(|k| {
@@ -81,6 +72,43 @@ pub fn summarize(trials: &[Trial], objectives: &Objectives) -> Summary {
         })
         .collect();
     s
+}
+
+/// The feasible COMPLETE trials (by index into the trial slice) with their
+/// minimised objective vectors: what the Pareto set is chosen from.
+fn feasible_points(trials: &[Trial], objectives: &Objectives) -> Vec<(usize, Vec<f64>)> {
+    trials
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| objectives.violation(&t.values) == 0.0)
+        .filter_map(|(i, t)| Some((i, t.minimised(objectives)?)))
+        .collect()
+}
+
+/// The non-dominated ones among `feasible`, with the nadir reference of all
+/// of them and the hypervolume up to it; `None` when there are none.
+struct FrontOf {
+    /// Indices into the trial slice, by number.
+    members: Vec<usize>,
+    points: Vec<Vec<f64>>,
+    reference: Vec<f64>,
+    hypervolume: f64,
+}
+
+fn front_of(feasible: &[(usize, Vec<f64>)]) -> Option<FrontOf> {
+    if feasible.is_empty() {
+        return None;
+    }
+    let all: Vec<Vec<f64>> = feasible.iter().map(|(_, p)| p.clone()).collect();
+    let idx = pareto::pareto_front(&all);
+    let points: Vec<Vec<f64>> = idx.iter().map(|&i| all[i].clone()).collect();
+    let reference = pareto::nadir_reference(&all);
+    Some(FrontOf {
+        members: idx.iter().map(|&i| feasible[i].0).collect(),
+        hypervolume: pareto::hypervolume(&points, &reference),
+        points,
+        reference,
+    })
 }
 
 /// The feasible Pareto set of a study, with its hypervolume.
@@ -102,37 +130,19 @@ pub struct Front {
 impl Front {
     /// The front of `trials`.
     pub fn of(trials: &[Trial], objectives: &Objectives) -> Front {
-        let feasible: Vec<(&Trial, Vec<f64>)> = trials
-            .iter()
-            .filter(|t| objectives.violation(&t.values) == 0.0)
-            .filter_map(|t| Some((t, t.minimised(objectives)?)))
-            .collect();
-        let all: Vec<Vec<f64>> = feasible.iter().map(|(_, p)| p.clone()).collect();
-        if all.is_empty() {
-            return Front {
+        match front_of(&feasible_points(trials, objectives)) {
+            Some(f) => Front {
+                trials: f.members.iter().map(|&i| trials[i].clone()).collect(),
+                points: f.points,
+                reference: f.reference,
+                hypervolume: f.hypervolume,
+            },
+            None => Front {
                 trials: Vec::new(),
                 points: Vec::new(),
                 reference: Vec::new(),
                 hypervolume: 0.0,
-            };
+            },
         }
-        let idx = pareto::pareto_front(&all);
-        let points: Vec<Vec<f64>> = idx.iter().map(|&i| all[i].clone()).collect();
-        let reference = pareto::nadir_reference(&all);
-        Front {
-            hypervolume: pareto::hypervolume(&points, &reference),
-            trials: idx.iter().map(|&i| feasible[i].0.clone()).collect(),
-            points,
-            reference,
-        }
-    }
-
-    /// Does `point` (minimised) enter the front, i.e. is no point of the
-    /// front at least as good in every objective?
-    pub fn admits(&self, point: &[f64]) -> bool {
-        !self
-            .points
-            .iter()
-            .any(|p| p.iter().zip(point).all(|(a, b)| a <= b))
     }
 }
