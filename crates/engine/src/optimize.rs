@@ -242,10 +242,15 @@ impl Study {
         };
         self.observers().each(|o| o.run_started(&event));
 
+        let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let deadline = options.timeout.map(|t| {
-            let cancel = cancel.clone();
+            let (cancel, timed_out) = (cancel.clone(), timed_out.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(t).await;
+                if cancel.is_cancelled() {
+                    return; // cancelled for another reason first
+                }
+                timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
                 cancel.cancel(format!(
                     "run timeout of {} reached",
                     humantime::format_duration(t)
@@ -284,7 +289,7 @@ impl Study {
             return Err(e);
         }
         let stopped = match cancel.reason() {
-            Some(r) if r.starts_with("run timeout") => {
+            _ if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
                 Stopped::Timeout(options.timeout.unwrap_or_default())
             }
             Some(r) => Stopped::Cancelled(r),

@@ -33,6 +33,7 @@ fn system_hostname() -> String {
 /// Ids of this shape let [`worker_is_dead`] recognise a crashed process on
 /// this host at once; any other id is judged by heartbeat alone.
 pub fn worker_id() -> String {
+    let _ = *PROCESS_START;
     format!("{}:{}:{}", hostname(), std::process::id(), now_ms())
 }
 
@@ -68,33 +69,10 @@ pub fn worker_is_dead(id: &str, me: &str) -> bool {
     std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
-static PROCESS_START: std::sync::LazyLock<i64> = std::sync::LazyLock::new(process_start_ms);
-
-/// When this process started, in Unix milliseconds (from /proc; the first
-/// call's time where /proc cannot tell).
-fn process_start_ms() -> i64 {
-    let read = || -> Option<i64> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        let after = stat.rsplit_once(')')?.1;
-        // Field 22 (starttime), counted from field 3 right after the name.
-        let ticks: i64 = after.split_whitespace().nth(19)?.parse().ok()?;
-        let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-            .ok()?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()?;
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        if hz <= 0 {
-            return None;
-        }
-        let age_ms = (uptime - ticks as f64 / hz as f64) * 1000.0;
-        // A tick of slack: ids made in the first instant must count as ours.
-        Some(now_ms() - age_ms as i64 - 1000 / hz as i64 - 10)
-    };
-    read().unwrap_or_else(now_ms)
-}
+/// The earliest moment this process can have made a worker id: set on the
+/// first call of [`worker_id`] or [`worker_is_dead`], whichever comes first.
+/// An id with our pid and an earlier start is an earlier process's.
+static PROCESS_START: std::sync::LazyLock<i64> = std::sync::LazyLock::new(now_ms);
 
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

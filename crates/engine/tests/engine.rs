@@ -456,3 +456,43 @@ async fn observers_hear_every_event() {
         "every member of the final front entered it once"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_interrupts_and_requeues_the_running_trials() {
+    let study = Study::create_or_open(zdt("timeout", "random", 1000), "sqlite::memory:")
+        .await
+        .unwrap();
+    let done = study
+        .optimize(
+            |t: &TrialHandle| {
+                for _ in 0..50 {
+                    if t.should_stop() {
+                        return Err("stopped".to_string());
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                zdt1(t)
+            },
+            Options {
+                workers: 2,
+                timeout: Some(Duration::from_millis(1200)),
+                ..Options::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.stopped, Stopped::Timeout(Duration::from_millis(1200)));
+    let trials = study.trials().await.unwrap();
+    assert!(trials.len() < 1000);
+    assert!(trials.iter().all(|t| t.state != TrialState::Running));
+    let interrupted: Vec<_> = trials
+        .iter()
+        .filter(|t| t.fail_kind() == Some(FailKind::Interrupted))
+        .collect();
+    assert!(!interrupted.is_empty());
+    assert!(interrupted.iter().all(|t| t
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("run timeout of 1s 200ms reached")));
+}
