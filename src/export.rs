@@ -161,17 +161,166 @@ pub fn study_file_for(spec: &StudySpec, t: &Trial) -> Result<String> {
             r.insert("workdir", value(wd.display().to_string()));
         }
     }
+    // Everything in the header comes from the user: names are written as
+    // TOML keys and values by toml_edit (quoted and escaped where needed),
+    // so no newline can end the comment and start a table.
     let values: Vec<String> = spec
         .objectives
         .iter()
-        .filter_map(|o| Some(format!("{} = {}", o.name, t.values.get(&o.name)?)))
+        .filter_map(|o| {
+            let v = *t.values.get(&o.name)?;
+            Some(format!(
+                "{} = {}",
+                toml_edit::Key::new(o.name.as_str()),
+                toml_edit::Value::from(v)
+            ))
+        })
         .collect();
     Ok(format!(
-        "# Exported by paretosearch from study `{}`, trial {} ({}).\n# Its values: {}\n# Run it as it is to re-evaluate this configuration: paretosearch run FILE\n{}",
-        spec.name,
+        "# Exported by paretosearch from study {}, trial {} ({}).\n# Its values: {}\n# Run it as it is to re-evaluate this configuration: paretosearch run FILE\n{}",
+        toml_edit::Value::from(spec.name.as_str()),
         t.number,
         t.state,
         if values.is_empty() { "none".into() } else { values.join(", ") },
         doc
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every file `export --format toml` and `pick --out` write
+    //! ([`study_file_for`]) parses back to the same objectives and the
+    //! trial's parameters, whatever users named them and whatever values
+    //! they took.
+
+    use std::path::Path;
+
+    use paretosearch_core::spec::RunnerSpec;
+    use paretosearch_core::{Distribution, ParamValue, StudySpec, Trial, TrialState};
+    use proptest::prelude::*;
+    use toml_edit::{value, Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table};
+
+    /// Printable names without braces (what the parser accepts for a
+    /// parameter), quotes, `#`, `=`, brackets, dots and unicode included.
+    fn name() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 _.#=\\[\\]\"'\\\\π→é-]{1,12}".prop_filter("not blank", |s| !s.trim().is_empty())
+    }
+
+    /// Any value a parameter can take: strings with newlines and control
+    /// characters, extreme finite numbers, booleans.
+    fn param_value() -> impl Strategy<Value = ParamValue> {
+        prop_oneof![
+            any::<String>().prop_map(ParamValue::Str),
+            "[\\n\\r\\t\"\\\\#=\\[\\]a-z]{0,16}".prop_map(ParamValue::Str),
+            any::<i64>().prop_map(ParamValue::Int),
+            proptest::num::f64::NORMAL
+                .prop_union(proptest::num::f64::SUBNORMAL)
+                .or(proptest::num::f64::ZERO)
+                .prop_map(ParamValue::Float),
+            any::<bool>().prop_map(ParamValue::Bool),
+        ]
+    }
+
+    fn toml_value(v: &ParamValue) -> toml_edit::Value {
+        match v {
+            ParamValue::Bool(b) => (*b).into(),
+            ParamValue::Int(i) => (*i).into(),
+            ParamValue::Float(f) => (*f).into(),
+            ParamValue::Str(s) => s.as_str().into(),
+        }
+    }
+
+    /// A study file (written with toml_edit, so it is valid whatever the
+    /// names) whose space holds each parameter as a one-choice categorical
+    /// of its value, with a command runner.
+    fn study_text(study: &str, objectives: &[String], params: &[(String, ParamValue)]) -> String {
+        let mut doc = DocumentMut::new();
+        let mut s = Table::new();
+        s.insert("name", value(study));
+        doc.insert("study", Item::Table(s));
+        let mut objs = ArrayOfTables::new();
+        for (i, o) in objectives.iter().enumerate() {
+            let mut t = Table::new();
+            t.insert("name", value(o.as_str()));
+            t.insert(
+                "direction",
+                value(if i % 2 == 0 { "minimize" } else { "maximize" }),
+            );
+            objs.push(t);
+        }
+        doc.insert("objectives", Item::ArrayOfTables(objs));
+        let mut space = Table::new();
+        for (n, v) in params {
+            let mut it = InlineTable::new();
+            it.insert("type", "categorical".into());
+            let mut arr = Array::new();
+            arr.push(toml_value(v));
+            it.insert("choices", toml_edit::Value::Array(arr));
+            space.insert(n, value(it));
+        }
+        doc.insert("search_space", Item::Table(space));
+        let mut runner = Table::new();
+        runner.insert("kind", value("command"));
+        let mut cmd = Array::new();
+        cmd.push("true");
+        runner.insert("command", value(cmd));
+        doc.insert("runner", Item::Table(runner));
+        let mut budget = Table::new();
+        budget.insert("trials", value(5));
+        doc.insert("budget", Item::Table(budget));
+        doc.to_string()
+    }
+
+    fn parse(text: &str) -> Result<StudySpec, String> {
+        StudySpec::parse(text, Path::new("study.toml"), &mut |_| {
+            Err("no includes".to_string())
+        })
+        .map_err(|e| format!("{e}\n{text}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn exported_study_files_parse_back_to_the_same_study(
+            study in "[a-z][a-z0-9_.-]{0,10}",
+            objectives in proptest::collection::btree_set(name(), 1..4),
+            params in proptest::collection::btree_map(name(), param_value(), 1..5),
+            number in 0u64..1000,
+            values in proptest::collection::vec(-1e300f64..1e300, 4),
+        ) {
+            let objectives: Vec<String> = objectives.into_iter().collect();
+            let params: Vec<(String, ParamValue)> = params.into_iter().collect();
+            let spec = parse(&study_text(&study, &objectives, &params)).unwrap();
+            let mut t = Trial::new(number, TrialState::Complete);
+            for (n, v) in &params {
+                t.params.insert(n.clone(), v.clone());
+            }
+            for (o, v) in objectives.iter().zip(&values) {
+                t.values.insert(o.clone(), *v);
+            }
+            let text = super::study_file_for(&spec, &t).unwrap();
+            let back = parse(&text).unwrap();
+            prop_assert_eq!(&back.name, &format!("{study}-trial-{number}"));
+            prop_assert_eq!(back.objectives.names(), spec.objectives.names());
+            prop_assert_eq!(back.objectives.directions(), spec.objectives.directions());
+            prop_assert!(matches!(back.runner, RunnerSpec::Command(_)));
+            prop_assert_eq!(back.space.params().len(), params.len());
+            for (n, v) in &params {
+                let p = back.space.get(n).unwrap();
+                match &p.distribution {
+                    Distribution::Categorical { choices } => {
+                        prop_assert_eq!(choices.len(), 1);
+                        prop_assert!(choices[0] == *v, "{:?} != {:?}", choices[0], v);
+                    }
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+            // Nothing but comments precedes the document: the header is
+            // three comment lines, whatever the names held.
+            let header: Vec<&str> = text.lines().take(3).collect();
+            prop_assert!(header.iter().all(|l| l.starts_with("# ")), "{}", text);
+            prop_assert!(!text.lines().nth(3).unwrap_or("").starts_with('#'), "{}", text);
+        }
+    }
 }

@@ -102,17 +102,98 @@ pub fn registry() -> Registry {
 
 /// Read and validate a study file, its `include`d fragments too; a
 /// mistake comes back located (file, line, column, field, fix).
+///
+/// Study files and fragments are read only when they are regular files
+/// (a device, a FIFO or a folder is refused without being opened for
+/// reading: `/dev/zero` would never end and a FIFO would block) of at most
+/// [`MAX_STUDY_FILE_BYTES`].
 pub fn read_study_file(path: &Path) -> Result<StudySpec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+    let text = read_bounded(path).map_err(|e| SpecError {
         file: path.to_path_buf(),
         line: None,
         column: None,
         field: String::new(),
         message: format!("cannot read study file: {e}"),
-        help: Some("check the path".into()),
+        help: Some("give the path of a study file (a TOML text file of at most 1 MiB)".into()),
     })?;
-    let mut load = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
+    let mut load = |p: &Path| read_bounded(p);
     StudySpec::parse(&text, path, &mut load)
+}
+
+/// The largest study file or search-space fragment read (1 MiB: a
+/// hand-written file is a few kilobytes; a generated one with thousands of
+/// parameters still fits).
+pub const MAX_STUDY_FILE_BYTES: u64 = 1 << 20;
+
+/// Read a text file that must be a regular file of at most
+/// [`MAX_STUDY_FILE_BYTES`]; the error says which rule it broke.
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let kind = |m: &std::fs::Metadata| -> Option<&'static str> {
+        let t = m.file_type();
+        if t.is_file() {
+            return None;
+        }
+        if t.is_dir() {
+            return Some("a folder");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if t.is_fifo() {
+                return Some("a FIFO (named pipe)");
+            }
+            if t.is_char_device() || t.is_block_device() {
+                return Some("a device");
+            }
+            if t.is_socket() {
+                return Some("a socket");
+            }
+        }
+        Some("not a regular file")
+    };
+    let refuse = |what: &str| format!("{} is {what}, not a regular file", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if let Some(what) = kind(&meta) {
+        return Err(refuse(what));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // Swapped for a FIFO between the check and the open, it must not
+        // block the open.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if let Some(what) = kind(&meta) {
+        return Err(refuse(what));
+    }
+    let too_big = |n: u64| {
+        format!(
+            "{} is {n} bytes, over the limit of {MAX_STUDY_FILE_BYTES} bytes (1 MiB) for study files and fragments",
+            path.display()
+        )
+    };
+    if meta.len() > MAX_STUDY_FILE_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_STUDY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_STUDY_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{} is not UTF-8 text (invalid byte at offset {}): a study file is TOML text",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The folder a study file's relative paths resolve against.

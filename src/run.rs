@@ -49,6 +49,15 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     if workers == 0 {
         return Err(BadInput("--workers must be at least 1".into()).into());
     }
+    if workers > paretosearch::core::spec::MAX_WORKERS {
+        return Err(BadInput(format!(
+            "--workers {workers} is more than one process can run at once: use {} or fewer, and start more processes on the same storage for more",
+            paretosearch::core::spec::MAX_WORKERS
+        ))
+        .into());
+    }
+    // No more workers than trials: the runner sizes its pools by them.
+    let workers = workers.min(usize::try_from(budget).unwrap_or(usize::MAX));
     let timeout = match &args.timeout {
         Some(t) => Some(parse_duration(t).map_err(|e| BadInput(format!("--timeout: {e}")))?),
         None => prepared.spec.budget.timeout,

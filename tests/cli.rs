@@ -550,7 +550,7 @@ fn incompatible_change_is_refused_and_loses_nothing() {
     assert!(o.status.success(), "{}", text(&o));
     let changed = ZDT1.replace("trials = 25", "trials = 10").replace(
         "x9 = { type = \"float\", low = 0.0, high = 1.0 }",
-        "x9 = { type = \"float\", low = 0.0, high = 2.0 }",
+        "x9 = { type = \"float\", low = 0.0, high = 0.5 }",
     );
     std::fs::write(&study, changed).unwrap();
     // `check` refuses it as `run` does.

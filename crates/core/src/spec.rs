@@ -59,6 +59,13 @@ mod template;
 mod walk;
 
 pub use builder::{StudySpecBuilder, CODE_ORIGIN, NO_RUNNER};
+
+/// The most trials one process runs at once (`[budget] workers`,
+/// `--workers`, the engine's `Options::workers`): a slot per worker holds a
+/// runner and its buffers, so a value past what a machine can run would
+/// only exhaust its memory. More processes on one storage share a study
+/// beyond that.
+pub const MAX_WORKERS: usize = 1024;
 pub use template::{parse_template, placeholders, TemplateError, TemplatePart};
 
 /// A study file, parsed and validated.

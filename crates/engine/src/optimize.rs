@@ -222,6 +222,13 @@ impl Study {
         if options.workers == 0 {
             return Err(EngineError::Options("workers must be at least 1".into()));
         }
+        if options.workers > paretosearch_core::spec::MAX_WORKERS {
+            return Err(EngineError::Options(format!(
+                "workers = {} is more than one process can run at once (at most {}); start more processes on the same storage for more",
+                options.workers,
+                paretosearch_core::spec::MAX_WORKERS
+            )));
+        }
         if let Some(b) = options.budget {
             self.set_budget(b)?;
         }
@@ -233,11 +240,17 @@ impl Study {
         self.recover_stale().await?;
         let (trials, summary) = self.summary().await?;
         drop(trials);
+        // No more slots than trials are left to run: a slot beyond them
+        // would only wait for the budget to end.
+        let left = self.budget().saturating_sub(summary.finished as u64).max(1);
+        let workers = options
+            .workers
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
         let event = RunStarted {
             study: self.name().to_string(),
             finished: summary.finished,
             budget: self.budget(),
-            workers: options.workers,
+            workers,
             storage: self.storage().to_string(),
         };
         self.observers().each(|o| o.run_started(&event));
@@ -260,7 +273,7 @@ impl Study {
         let objective = Arc::new(objective);
         let recorded = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut slots = tokio::task::JoinSet::new();
-        for _ in 0..options.workers {
+        for _ in 0..workers {
             let (study, objective, cancel, recorded) = (
                 self.clone(),
                 objective.clone(),

@@ -81,7 +81,14 @@ impl Registry {
             // The spec already resolved `workdir` against the study file's folder.
             RunnerSpec::Command(c) => Ok(Arc::new(CommandRunner::new(c.clone()))),
             RunnerSpec::Builtin(b) => match BuiltinRunner::new(&b.problem) {
-                Ok(r) => Ok(Arc::new(r)),
+                Ok(r) => {
+                    let objectives = spec.objectives.names();
+                    if let Err(m) = r.problem().check_study(&spec.space, &objectives) {
+                        let path: Vec<&str> = m.path.iter().map(String::as_str).collect();
+                        return Err(spec.origin.error_at(&path, m.message, Some(&m.help)));
+                    }
+                    Ok(Arc::new(r))
+                }
                 Err(e) => Err(spec
                     .origin
                     .error_at(&["runner", "problem"], e.to_string(), None)),

@@ -64,6 +64,14 @@ impl Distribution {
                         format!("low ({low}) must be less than high ({high})"),
                     ));
                 }
+                if !(high - low).is_finite() {
+                    return Err((
+                        "high".into(),
+                        format!(
+                            "the range [{low}, {high}] is wider than a float can hold (high - low overflows)"
+                        ),
+                    ));
+                }
                 if *log && *low <= 0.0 {
                     return Err((
                         "low".into(),
@@ -86,6 +94,17 @@ impl Distribution {
                             format!("step ({s}) is larger than high - low ({})", high - low),
                         ));
                     }
+                    let n = (high - low) / s;
+                    if (n - n.round()).abs() > 1e-9 * n.max(1.0) {
+                        let last = snap(low + n.floor() * s, *low, *high);
+                        return Err((
+                            "step".into(),
+                            format!(
+                                "step ({s}) does not divide high - low ({}): the values would stop at {last}, not at high",
+                                high - low
+                            ),
+                        ));
+                    }
                 }
                 Ok(())
             }
@@ -100,6 +119,17 @@ impl Distribution {
                         "low".into(),
                         format!("low ({low}) must be less than high ({high})"),
                     ));
+                }
+                match high.checked_sub(*low) {
+                    Some(w) if w <= MAX_INT_WIDTH => {}
+                    _ => {
+                        return Err((
+                            "high".into(),
+                            format!(
+                                "the range [{low}, {high}] holds more values than can be sampled exactly (at most 2^53 = {MAX_INT_WIDTH})"
+                            ),
+                        ))
+                    }
                 }
                 if *step < 1 {
                     return Err(("step".into(), format!("step must be >= 1 (got {step})")));
@@ -116,6 +146,22 @@ impl Distribution {
                         "`step` cannot be combined with `log = true`".into(),
                     ));
                 }
+                if *step > high - low {
+                    return Err((
+                        "step".into(),
+                        format!("step ({step}) is larger than high - low ({})", high - low),
+                    ));
+                }
+                if (high - low) % step != 0 {
+                    let last = low + (high - low) / step * step;
+                    return Err((
+                        "step".into(),
+                        format!(
+                            "step ({step}) does not divide high - low ({}): the values would stop at {last}, not at high",
+                            high - low
+                        ),
+                    ));
+                }
                 Ok(())
             }
             Distribution::Categorical { choices } => {
@@ -126,6 +172,12 @@ impl Distribution {
                     ));
                 }
                 for (i, a) in choices.iter().enumerate() {
+                    if matches!(a, ParamValue::Float(x) if !x.is_finite()) {
+                        return Err((
+                            "choices".into(),
+                            format!("choice `{a}` is not a finite number"),
+                        ));
+                    }
                     if choices[..i].iter().any(|b| b.loosely_equals(a)) {
                         return Err(("choices".into(), format!("choice `{a}` appears twice")));
                     }
@@ -399,6 +451,10 @@ impl Distribution {
         }
     }
 }
+
+/// The widest int range ([`Distribution::Int`]'s `high - low`) whose values
+/// the unit and internal views (`f64`) tell apart exactly.
+pub const MAX_INT_WIDTH: i64 = 1 << 53;
 
 fn snap(x: f64, low: f64, high: f64) -> f64 {
     // Remove floating-point noise from `low + k * step` (0.1 + 2 * 0.1 ...).

@@ -63,7 +63,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), Fault> {
     if name.trim().is_empty() || name.contains(['{', '}']) || name.chars().any(char::is_control) {
         return Err(Fault::new(
             "",
-            format!("`{name}` is not a usable parameter name"),
+            format!("`{}` is not a usable parameter name", name.escape_default()),
             "use a non-empty name without braces (it is written `{name}` in commands)",
         ));
     }
@@ -109,8 +109,43 @@ fn distribution_help(d: &Distribution, field: &str, syntax: Syntax) -> String {
             syntax.step(),
             syntax.log()
         ),
+        (
+            Distribution::Float {
+                low,
+                high,
+                step: Some(s),
+                ..
+            },
+            "step",
+        ) if *s > 0.0 && s <= &(high - low) => {
+            let last = low + ((high - low) / s).floor() * s;
+            format!(
+                "write high = {} (the last value the step reaches), or a step that divides high - low ({})",
+                (last * 1e12).round() / 1e12,
+                high - low
+            )
+        }
+        (
+            Distribution::Int {
+                low, high, step, ..
+            },
+            "step",
+        ) if *step >= 1 && *step <= high - low => format!(
+            "write high = {} (the last value the step reaches), or a step that divides high - low ({})",
+            low + (high - low) / step * step,
+            high - low
+        ),
         (_, "step") => "use a positive step no larger than high - low".into(),
-        (_, "choices") => "list at least one choice, each once".into(),
+        (Distribution::Float { .. }, "high") => {
+            "narrow the range so that high - low is a finite number (below about 1.8e308)".into()
+        }
+        (Distribution::Int { .. }, "high") => format!(
+            "narrow the range to at most {} values, or use type = \"float\" with log = true for a range spanning orders of magnitude",
+            super::distribution::MAX_INT_WIDTH
+        ),
+        (_, "choices") => {
+            "list at least one choice, each once (strings, booleans or finite numbers)".into()
+        }
         _ => "fix the parameter's definition".into(),
     }
 }

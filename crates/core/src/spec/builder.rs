@@ -356,13 +356,7 @@ impl StudySpecBuilder {
         }
         for (i, o) in self.objectives.iter().enumerate() {
             let at = format!("objectives[{i}]");
-            if o.name.trim().is_empty() {
-                return Err(err(
-                    format!("{at}.name"),
-                    "must not be empty",
-                    "name the objective as the runner reports it",
-                ));
-            }
+            parse::check_objective_name(&o.name).map_err(|p| located(format!("{at}.name"), p))?;
             if self.objectives[..i].iter().any(|p| p.name == o.name) {
                 return Err(located(
                     format!("{at}.name"),

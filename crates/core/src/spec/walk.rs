@@ -348,6 +348,10 @@ impl<'a> Field<'a> {
         match self.value() {
             Some(Value::String(s)) => Ok(ParamValue::Str(s.value().clone())),
             Some(Value::Integer(i)) => Ok(ParamValue::Int(*i.value())),
+            Some(Value::Float(f)) if !f.value().is_finite() => Err(self.err(
+                format!("`{}` is not a usable parameter value", f.value()),
+                "write a finite number (nan and inf cannot be stored or compared)",
+            )),
             Some(Value::Float(f)) => Ok(ParamValue::Float(*f.value())),
             Some(Value::Boolean(b)) => Ok(ParamValue::Bool(*b.value())),
             _ => Err(self.expected(

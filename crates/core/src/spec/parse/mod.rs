@@ -32,7 +32,9 @@ mod study;
 mod tables;
 
 pub(crate) use helpers::{folder_of, Problem};
-pub(crate) use objectives::{check_constraint, duplicate as duplicate_objective};
+pub(crate) use objectives::{
+    check_constraint, check_objective_name, duplicate as duplicate_objective,
+};
 pub(crate) use runner::check_placeholders;
 pub(crate) use study::{check_heartbeat, check_name, check_stale_after, default_stale_after};
 pub(crate) use tables::{check_trials, check_workers, default_sampler};

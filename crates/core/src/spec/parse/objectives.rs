@@ -67,6 +67,28 @@ pub(crate) fn check_constraint(
     Ok(())
 }
 
+/// An objective's name is a key of the runner's result and a column
+/// heading in exports: printable, not blank.
+pub(crate) fn check_objective_name(name: &str) -> Result<(), Problem> {
+    if name.trim().is_empty() {
+        return Err(Problem::new(
+            "an objective name must not be blank",
+            "name the objective as the runner reports it",
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(Problem::new(
+            format!(
+                "objective name `{}` contains the control character `{}`",
+                name.escape_default(),
+                c.escape_default()
+            ),
+            "use printable characters only (letters, digits, `_`, `-`, `.`)",
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn parse_objectives(root: &Tab<'_>) -> Result<Objectives, SpecError> {
     let help = "add one [[objectives]] table per objective, with name = \"...\" and direction = \"minimize\" or \"maximize\"";
     let field = root.require("objectives", help)?;
@@ -81,6 +103,7 @@ pub(super) fn parse_objectives(root: &Tab<'_>) -> Result<Objectives, SpecError> 
         t.deny_unknown(OBJECTIVE_KEYS, top_level_hint)?;
         let name_f = t.require("name", "add name = \"...\" (the key the runner reports)")?;
         let name = name_f.non_empty_str()?.to_string();
+        check_objective_name(&name).map_err(|p| name_f.err(p.message, p.help))?;
         if let Some(line) = first_seen.get(&name) {
             let p = duplicate(&name, *line);
             return Err(name_f.err(p.message, p.help));

@@ -109,6 +109,17 @@ impl Collector<'_> {
         if self.done.contains(&path) {
             return Ok(());
         }
+        // Only TOML fragments are read: a path that names any other file
+        // (`/etc/passwd`, a device) is refused before it is opened.
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            return Err(at.err(
+                format!(
+                    "include `{}` is not a search-space fragment (its name must end in .toml)",
+                    rel.escape_default()
+                ),
+                "include TOML files of parameter tables, named like ../search_spaces/fragment.toml",
+            ));
+        }
         let text = (self.load)(&path).map_err(|e| {
             at.err(
                 format!("cannot read include `{}`: {e}", path.display()),

@@ -36,7 +36,11 @@ pub(crate) fn check_name(name: &str) -> Result<(), Problem> {
         .find(|c| matches!(c, '/' | '\\') || c.is_control())
     {
         return Err(Problem::new(
-            format!("study name `{name}` contains `{}`", c.escape_default()),
+            format!(
+                "study name `{}` contains `{}`",
+                name.escape_default(),
+                c.escape_default()
+            ),
             "use letters, digits, `-`, `_` and `.` (the name also names the default database file)",
         ));
     }

@@ -81,6 +81,25 @@ pub(crate) fn check_workers(workers: i64, syntax: Syntax) -> Result<(), Problem>
             help,
         ));
     }
+    if workers > crate::spec::MAX_WORKERS as i64 {
+        let help = match syntax {
+            Syntax::Toml => format!(
+                "use workers = {} or fewer (trials at once in one process); start more processes on the same storage for more",
+                crate::spec::MAX_WORKERS
+            ),
+            Syntax::Code => format!(
+                "use .workers({}) or fewer (trials at once in one process); start more processes on the same storage for more",
+                crate::spec::MAX_WORKERS
+            ),
+        };
+        return Err(Problem::new(
+            format!(
+                "workers = {workers} is more than one process can run at once (at most {})",
+                crate::spec::MAX_WORKERS
+            ),
+            help,
+        ));
+    }
     Ok(())
 }
 
