@@ -159,6 +159,19 @@ pub fn study_file_for(spec: &StudySpec, t: &Trial) -> Result<String> {
         let wd = std::path::absolute(&c.workdir).unwrap_or_else(|_| c.workdir.clone());
         if let Some(r) = doc.get_mut("runner").and_then(Item::as_table_like_mut) {
             r.insert("workdir", value(wd.display().to_string()));
+            // A conditional parameter inactive in this trial is not in the
+            // exported space: its placeholders become what the runner put
+            // there for this trial (nothing), so the file stays valid and
+            // runs the same command.
+            if let Some(cmd) = r.get_mut("command").and_then(Item::as_array_mut) {
+                let mut argv = Array::new();
+                for arg in c.command.iter() {
+                    argv.push(drop_inactive(arg, &t.params));
+                }
+                if argv.len() == cmd.len() {
+                    *cmd = argv;
+                }
+            }
         }
     }
     // Everything in the header comes from the user: names are written as
@@ -184,6 +197,28 @@ pub fn study_file_for(spec: &StudySpec, t: &Trial) -> Result<String> {
         if values.is_empty() { "none".into() } else { values.join(", ") },
         doc
     ))
+}
+
+/// `template` with the placeholders of parameters absent from `params`
+/// removed (literal braces kept escaped).
+fn drop_inactive(template: &str, params: &paretosearch_core::Params) -> String {
+    use paretosearch_core::spec::{parse_template, TemplatePart};
+    let Ok(parts) = parse_template(template) else {
+        return template.to_string(); // the spec checked it; keep it as it is
+    };
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            TemplatePart::Text(t) => out.push_str(&t.replace('{', "{{").replace('}', "}}")),
+            TemplatePart::Param(n) if params.contains_key(&n) => {
+                out.push('{');
+                out.push_str(&n);
+                out.push('}');
+            }
+            TemplatePart::Param(_) => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
