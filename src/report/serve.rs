@@ -7,7 +7,10 @@
 //! changes. The storage is read, never written; the server may start
 //! before the study does and shows a waiting page until it exists. It
 //! listens on the loopback interface only: the page shows parameters and
-//! logs, which are nobody else's business.
+//! logs, which are nobody else's business. For the same reason it answers
+//! only requests whose `Host` is a loopback name (421 otherwise): a page of
+//! another site whose name was rebound to 127.0.0.1 (DNS rebinding) still
+//! sends its own name.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -120,6 +123,30 @@ fn waiting_page(name: &str, token: &str, message: &str) -> String {
     )
 }
 
+/// Whether a request's `Host` header names this server: a loopback name
+/// (`localhost`, `127.0.0.1`, `[::1]`) or the address it is bound to, with
+/// or without a port. A page of another site that rebinds its own name to
+/// 127.0.0.1 (DNS rebinding) still sends that name, and is refused.
+fn host_allowed(host: &str, bound: std::net::SocketAddr) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let name = match host.rsplit_once(':') {
+        // `[::1]:8765`, `localhost:8765`; a bare IPv6 literal is bracketed.
+        Some((name, port)) if !name.is_empty() && port.parse::<u16>().is_ok() => {
+            if name.starts_with('[') || !name.contains(':') {
+                name
+            } else {
+                host.as_str()
+            }
+        }
+        _ => host.as_str(),
+    };
+    let bound_name = match bound.ip() {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]") || name == bound_name
+}
+
 /// Run `serve` until interrupted.
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
@@ -153,7 +180,21 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
                 req.method(),
                 tiny_http::Method::Get | tiny_http::Method::Head
             );
+            let host = req
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("Host"))
+                .map(|h| h.value.as_str().to_string());
+            let refused = host.as_deref().filter(|h| !host_allowed(h, addr));
             let (status, ctype, body) = match (is_get, path.as_str()) {
+                _ if refused.is_some() => (
+                    421,
+                    "text/plain; charset=utf-8",
+                    format!(
+                        "refused: Host `{}` is not this server's; it answers only to localhost, 127.0.0.1 and [::1] (a page of another site must not read it)\n",
+                        refused.unwrap_or_default()
+                    ),
+                ),
                 (false, _) => (405, "text/plain; charset=utf-8", "only GET\n".to_string()),
                 (true, "/" | "/index.html" | "/report.html") => {
                     let (s, b) = handle.block_on(live.page());
@@ -181,4 +222,37 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn only_loopback_hosts_are_served() {
+        let bound: std::net::SocketAddr = "127.0.0.1:8765".parse().unwrap();
+        for ok in [
+            "localhost",
+            "LOCALHOST:8765",
+            "127.0.0.1",
+            "127.0.0.1:8765",
+            "[::1]",
+            "[::1]:80",
+        ] {
+            assert!(host_allowed(ok, bound), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8765",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "",
+            "[::1]x",
+        ] {
+            assert!(!host_allowed(bad, bound), "{bad}");
+        }
+        let other: std::net::SocketAddr = "10.0.0.5:9000".parse().unwrap();
+        assert!(host_allowed("10.0.0.5:9000", other));
+        assert!(!host_allowed("10.0.0.6", other));
+    }
 }

@@ -256,7 +256,7 @@ impl TrialHandle {
         self.inner
             .study
             .logs_dir()
-            .map(|d| d.join(format!("trial-{:05}.log", self.number())))
+            .map(|d| log_file(&d, self.number()))
     }
 
     /// The [`Job`] a [`Runner`](paretosearch_runner::Runner) evaluates for
@@ -406,4 +406,9 @@ impl Reporter for TrialHandle {
     async fn report(&self, step: u64, values: &BTreeMap<String, f64>) -> Verdict {
         TrialHandle::report(self, step, values).await
     }
+}
+
+/// Where the log of trial `number` goes in the logs folder `dir`.
+pub(crate) fn log_file(dir: &std::path::Path, number: u64) -> PathBuf {
+    dir.join(format!("trial-{number:05}.log"))
 }

@@ -48,6 +48,9 @@ pub(crate) struct Inner {
     pub(crate) profiler: RwLock<Option<Arc<dyn Runner>>>,
     pub(crate) logs_dir: RwLock<Option<PathBuf>>,
     pub(crate) budget: std::sync::atomic::AtomicU64,
+    /// Whether the logs folder was searched for processes that runs of
+    /// this study left behind when they died (once per handle).
+    pub(crate) swept_logs: std::sync::atomic::AtomicBool,
     /// Fires when the last handle is dropped: the heartbeat task ends.
     pub(crate) closed: CancellationToken,
 }
@@ -150,6 +153,7 @@ impl Study {
             profiler: RwLock::new(None),
             logs_dir: RwLock::new(None),
             budget: budget.into(),
+            swept_logs: false.into(),
             closed: CancellationToken::new(),
         });
         crate::heartbeat::spawn(&inner);
@@ -345,7 +349,46 @@ impl Study {
                 format!("trial {n}: its worker is gone; marked FAIL, {what}"),
             );
         }
+        self.reap_left_behind(&rec.failed).await;
         Ok(rec.failed)
+    }
+
+    /// Kill the processes that commands of trials whose run died left
+    /// behind on this machine, from the records next to their logs (see
+    /// [`paretosearch_runner::command::reap_orphans`]): those of the
+    /// trials `failed` just now, and, the first time a logs folder is
+    /// known, those of every record in it whose run is gone.
+    async fn reap_left_behind(&self, failed: &[u64]) {
+        let Some(dir) = self.logs_dir() else { return };
+        let all = !self
+            .inner
+            .swept_logs
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
+        if failed.is_empty() && !all {
+            return;
+        }
+        let failed = failed.to_vec();
+        let reaped = tokio::task::spawn_blocking(move || {
+            use paretosearch_runner::command::{reap_all_orphans, reap_orphans};
+            if all {
+                return reap_all_orphans(&dir);
+            }
+            failed
+                .iter()
+                .filter_map(|&n| reap_orphans(&crate::handle::log_file(&dir, n)))
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
+        for r in reaped.iter().filter(|r| r.killed > 0) {
+            self.say(
+                Level::Info,
+                format!(
+                    "trial {}: killed {} process(es) its command left behind when its run died",
+                    r.trial, r.killed
+                ),
+            );
+        }
     }
 
     /// Trials this handle has handed out and not yet recorded.

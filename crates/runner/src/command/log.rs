@@ -27,12 +27,95 @@ pub(super) enum Message {
     Invalid(String),
 }
 
-/// The per-trial log: shared by the two readers, written line by line.
+/// The per-trial log: shared by the two readers, written line by line,
+/// capped at `[runner] log_limit` bytes (see [`Capped`]).
 #[derive(Clone)]
-pub(super) struct Log(Option<Arc<Mutex<Option<std::io::LineWriter<std::fs::File>>>>>);
+pub(super) struct Log(Option<Arc<Mutex<Option<Capped>>>>);
+
+/// A log file that keeps the first and the last part of the output once it
+/// exceeds its limit: the first `limit - limit/2` bytes (less what the file
+/// already held) go to the file as they come, with a marker when the limit
+/// is reached; the last `limit/2` bytes are held in memory and written,
+/// after a line counting the bytes cut, when the trial ends. Lines from
+/// paretosearch itself (header, footer) are never cut.
+struct Capped {
+    file: std::io::LineWriter<std::fs::File>,
+    limit: u64,
+    /// Bytes of output still written straight to the file.
+    head_left: u64,
+    tail: VecDeque<String>,
+    tail_bytes: u64,
+    tail_cap: u64,
+    cutting: bool,
+    cut_bytes: u64,
+    cut_lines: u64,
+}
+
+impl Capped {
+    fn output(&mut self, line: &str) -> std::io::Result<()> {
+        let bytes = line.len() as u64 + 1;
+        if !self.cutting && bytes <= self.head_left {
+            self.head_left -= bytes;
+            return writeln!(self.file, "{line}");
+        }
+        if !self.cutting {
+            self.cutting = true;
+            writeln!(
+                self.file,
+                "==> paretosearch: the log reached its limit of {} ([runner] log_limit): \
+                 output is cut from here; its last {} follow at the end",
+                size(self.limit),
+                size(self.tail_cap)
+            )?;
+        }
+        self.tail.push_back(line.to_string());
+        self.tail_bytes += bytes;
+        while self.tail_bytes > self.tail_cap {
+            let Some(old) = self.tail.pop_front() else {
+                break;
+            };
+            let n = old.len() as u64 + 1;
+            self.tail_bytes -= n;
+            self.cut_bytes += n;
+            self.cut_lines += 1;
+        }
+        Ok(())
+    }
+
+    /// Write the held tail, after the count of what was cut.
+    fn flush_tail(&mut self) -> std::io::Result<()> {
+        if !self.cutting {
+            return Ok(());
+        }
+        self.cutting = false;
+        self.head_left = 0;
+        writeln!(
+            self.file,
+            "==> paretosearch: {} bytes ({} lines) of output were cut here; the last {} bytes follow",
+            self.cut_bytes, self.cut_lines, self.tail_bytes
+        )?;
+        self.cut_bytes = 0;
+        self.cut_lines = 0;
+        self.tail_bytes = 0;
+        for line in std::mem::take(&mut self.tail) {
+            writeln!(self.file, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `10 MiB`, `512 KiB`, `1000 bytes`.
+fn size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
 
 impl Log {
-    pub(super) fn open(job: &Job) -> Result<Log, String> {
+    /// Open (append to) the job's log, capped at `limit` bytes.
+    pub(super) fn open(job: &Job, limit: u64) -> Result<Log, String> {
         let Some(path) = &job.log_path else {
             return Ok(Log(None));
         };
@@ -46,9 +129,21 @@ impl Log {
                 .open(path)
         };
         match open() {
-            Ok(f) => Ok(Log(Some(Arc::new(Mutex::new(Some(
-                std::io::LineWriter::new(f),
-            )))))),
+            Ok(f) => {
+                let held = f.metadata().map(|m| m.len()).unwrap_or(0);
+                let tail_cap = limit / 2;
+                Ok(Log(Some(Arc::new(Mutex::new(Some(Capped {
+                    file: std::io::LineWriter::new(f),
+                    limit,
+                    head_left: (limit - tail_cap).saturating_sub(held),
+                    tail: VecDeque::new(),
+                    tail_bytes: 0,
+                    tail_cap,
+                    cutting: false,
+                    cut_bytes: 0,
+                    cut_lines: 0,
+                }))))))
+            }
             Err(e) => Err(format!(
                 "cannot write the trial log `{}`: {}",
                 path.display(),
@@ -57,13 +152,26 @@ impl Log {
         }
     }
 
-    /// Append one line; after a write error the log is abandoned (the trial
-    /// goes on).
+    /// Append one line of the command's output (subject to the limit);
+    /// after a write error the log is abandoned (the trial goes on).
     pub(super) fn line(&self, line: &str) {
+        self.with(|c| c.output(line));
+    }
+
+    /// Append a line of paretosearch's own (never cut), after the held
+    /// tail of the output if the output was cut.
+    pub(super) fn note(&self, line: &str) {
+        self.with(|c| {
+            c.flush_tail()?;
+            writeln!(c.file, "{line}")
+        });
+    }
+
+    fn with(&self, f: impl FnOnce(&mut Capped) -> std::io::Result<()>) {
         let Some(w) = &self.0 else { return };
         let Ok(mut w) = w.lock() else { return };
-        if let Some(f) = w.as_mut() {
-            if writeln!(f, "{line}").is_err() {
+        if let Some(c) = w.as_mut() {
+            if f(c).is_err() {
                 *w = None;
             }
         }
@@ -149,16 +257,24 @@ impl<T> Slot<T> {
     }
 }
 
-/// Log every stdout line, send reports, keep the last result object.
+/// Log every stdout line, send reports, keep the last result object and
+/// the number (from 1) of the last line that looked like a protocol
+/// message but was cut at [`MAX_LINE`] bytes.
 pub(super) async fn read_stdout(
     out: impl AsyncRead + Unpin,
     log: Log,
     tx: mpsc::Sender<Message>,
     result: Slot<Map<String, Value>>,
+    cut_line: Slot<u64>,
 ) {
     let mut lines = Lines::new(out);
+    let mut number = 0u64;
     while let Some((line, cut)) = lines.next().await {
+        number += 1;
         if cut {
+            if line.trim_start().starts_with('{') {
+                cut_line.set(number);
+            }
             log.line(&format!("{line} [cut at {MAX_LINE} bytes]"));
             continue;
         }
@@ -200,6 +316,21 @@ pub(super) async fn read_stderr(
             }
             last.set(tail.clone());
         }
+    }
+}
+
+/// Why a command that exited with status 0 has no result, naming a
+/// protocol line that was cut (`cut_line`) when there was one.
+pub(super) fn no_result(cut_line: Option<u64>) -> String {
+    let base = "the command printed no result (a JSON object without \"step\" on stdout)";
+    match cut_line {
+        Some(n) => format!(
+            "{base}: line {n} of stdout was longer than {} and was cut, so it was not read \
+             (a protocol line must be at most {} long)",
+            size(MAX_LINE as u64),
+            size(MAX_LINE as u64)
+        ),
+        None => base.to_string(),
     }
 }
 

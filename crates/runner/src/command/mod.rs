@@ -21,6 +21,7 @@
 //! | `PARETOSEARCH_TRIAL` | trial number |
 //! | `PARETOSEARCH_STUDY` | study name |
 //! | `PARETOSEARCH_SEED` | the trial's seed |
+//! | `PARETOSEARCH_PROCESS_TAG` | unique to this execution (see below) |
 //!
 //! It runs in `workdir`, with stdin closed (`/dev/null`).
 //!
@@ -37,12 +38,17 @@
 //!   of the study with a finite number. Other keys are ignored. Python's
 //!   `json.dumps` spellings `NaN`, `Infinity` and `-Infinity` are
 //!   understood, so that a NaN objective fails with a clear reason instead of
-//!   "no result".
+//!   "no result"; so are number literals too large for a 64-bit float
+//!   (`1e999`), which fail naming the objective and the literal.
 //!
 //! All stdout lines (protocol or not) and all stderr go to the trial's log
 //! file, between a header (study, trial, argv, working directory) and a
 //! footer (how the command ended). Lines are streamed; one longer than
-//! 1 MiB is cut in the log and never read as a protocol message.
+//! 1 MiB is cut in the log and never read as a protocol message (a trial
+//! left without a result names the cut line). The log keeps at most
+//! `log_limit` bytes of output: the first half as it comes, then a
+//! marker; the last half is held and written at the end, after the count
+//! of bytes cut.
 //!
 //! **Ending.** The trial FAILs, with a one-line reason, when the command
 //! cannot start, exits with a non-zero status or a signal, prints no result,
@@ -60,11 +66,23 @@
 //! (Ctrl-C, budget timeout), and when a command exits while processes it
 //! started in the background are still alive.
 //!
+//! Every process of the execution inherits `PARETOSEARCH_PROCESS_TAG`;
+//! when the trial ends, processes that carry it but left the group
+//! (`setsid`) get the same `SIGTERM`, grace, `SIGKILL` (Linux: found in
+//! `/proc/*/environ`).
+//!
 //! If paretosearch itself dies (crash, `kill -9`), the command receives
 //! `SIGKILL` from the kernel (`PR_SET_PDEATHSIG`, Linux). That signal
-//! reaches only the command itself: its own children rely on the command
-//! passing the signal on, or on a later group kill; a process that leaves
-//! the group (`setsid`) is beyond our reach in every case. The kernel ties
+//! reaches only the command itself: its own children live on. So on Linux
+//! the running command is recorded beside its log (`trial-NNNNN.proc`:
+//! machine boot and pid namespace, the owning paretosearch process, the
+//! process group with its leader's start time, the tag), and
+//! [`reap_orphans`] kills what is left once the owner is gone (the engine
+//! calls it when it recovers the trial as stale). A process that left the
+//! group and cleared its environment is beyond our reach. Being a child
+//! subreaper (`PR_SET_CHILD_SUBREAPER`) is not used: it would not outlive
+//! a killed paretosearch either, and reaping adopted orphans would race
+//! tokio's own reaping of its children. The kernel ties
 //! the death signal to the *thread* that started the command, so
 //! [`CommandRunner::run`] must be polled from a runtime whose worker
 //! threads live as long as the trial (any tokio runtime; not
@@ -92,10 +110,14 @@ mod template;
 #[cfg(test)]
 mod tests;
 
+pub use self::process::{reap_all_orphans, reap_orphans, Reaped, PROCESS_TAG_ENV};
 pub use self::template::substitute;
 
-use self::log::{io_message, read_stderr, read_stdout, with_tail, Log, Message, Slot};
-use self::process::{describe, die_with_parent, join, terminate, until, GroupGuard};
+use self::log::{io_message, no_result, read_stderr, read_stdout, with_tail, Log, Message, Slot};
+use self::process::{
+    describe, die_with_parent, join, kill_tagged, new_tag, record_path, terminate, until,
+    write_record, GroupGuard,
+};
 use self::protocol::objective_values;
 use self::template::substitute_argv;
 
@@ -154,8 +176,8 @@ impl CommandRunner {
                 workdir.display()
             )));
         }
-        let log = Log::open(job).map_err(fail)?;
-        log.line(&format!(
+        let log = Log::open(job, self.spec.log_limit).map_err(fail)?;
+        log.note(&format!(
             "==> paretosearch: study `{}` trial {}: {:?} in `{}`",
             job.study,
             job.trial,
@@ -163,6 +185,7 @@ impl CommandRunner {
             workdir.display()
         ));
 
+        let tag = new_tag(job.trial);
         let mut cmd = Command::new(program);
         cmd.args(&argv[1..])
             .envs(&self.spec.env)
@@ -170,6 +193,7 @@ impl CommandRunner {
             .env("PARETOSEARCH_TRIAL", job.trial.to_string())
             .env("PARETOSEARCH_STUDY", &job.study)
             .env("PARETOSEARCH_SEED", job.seed.to_string())
+            .env(PROCESS_TAG_ENV, &tag)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -180,11 +204,11 @@ impl CommandRunner {
         }
         die_with_parent(&mut cmd);
 
-        let mut child = match cmd.spawn() {
+        let child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
                 let reason = format!("cannot start `{program}`: {}", io_message(&e));
-                log.line(&format!("==> paretosearch: {reason}"));
+                log.note(&format!("==> paretosearch: {reason}"));
                 return Err(fail(reason));
             }
         };
@@ -193,14 +217,58 @@ impl CommandRunner {
                 "`{program}` ended before it could be followed"
             )));
         };
-        let _guard = GroupGuard(pgid);
+        let record = job
+            .log_path
+            .as_deref()
+            .and_then(|p| write_record(&record_path(p), job.trial, pgid, &tag, self.spec.grace));
+        let mut guard = GroupGuard {
+            pgid,
+            tag: tag.clone(),
+            record,
+            done: false,
+        };
+        let outcome = self.follow(child, pgid, reporter, cancel, &log).await;
+        // Processes that left the group (`setsid`) but carry the tag go too.
+        let escaped = kill_tagged(&tag, self.spec.grace).await;
+        if escaped > 0 {
+            log.note(&format!(
+                "==> paretosearch: killed {escaped} process(es) that had left the command's process group"
+            ));
+        }
+        if let Some(r) = guard.record.take() {
+            let _ = std::fs::remove_file(r);
+        }
+        guard.done = true;
+        outcome
+    }
+
+    /// Follow the started command `child` (leader of group `pgid`) to its
+    /// end, stopping it when it must be stopped.
+    async fn follow(
+        &self,
+        mut child: tokio::process::Child,
+        pgid: libc::pid_t,
+        reporter: &dyn Reporter,
+        cancel: &CancellationToken,
+        log: &Log,
+    ) -> Result<Map<String, Value>, TrialOutcome> {
+        let fail = |reason: String| TrialOutcome::Fail {
+            kind: FailKind::Error,
+            reason,
+        };
         let (tx, mut rx) = mpsc::channel(16);
         let result = Slot::default();
         let tail = Slot::default();
-        let stdout = child
-            .stdout
-            .take()
-            .map(|o| tokio::spawn(read_stdout(o, log.clone(), tx, result.clone())));
+        let cut_line = Slot::default();
+        let stdout = child.stdout.take().map(|o| {
+            tokio::spawn(read_stdout(
+                o,
+                log.clone(),
+                tx,
+                result.clone(),
+                cut_line.clone(),
+            ))
+        });
         let stderr = child
             .stderr
             .take()
@@ -252,7 +320,7 @@ impl CommandRunner {
                                 rx.close();
                                 join(stdout, Instant::now() + DRAIN).await;
                                 join(stderr, Instant::now() + DRAIN).await;
-                                log.line(&format!(
+                                log.note(&format!(
                                     "==> paretosearch: {}; pruned at step {step}: {reason}",
                                     describe(status)
                                 ));
@@ -267,7 +335,7 @@ impl CommandRunner {
                             rx.close();
                             join(stdout, Instant::now() + DRAIN).await;
                             join(stderr, Instant::now() + DRAIN).await;
-                            log.line(&format!("==> paretosearch: {reason}"));
+                            log.note(&format!("==> paretosearch: {reason}"));
                             return Err(fail(reason));
                         }
                     }
@@ -308,7 +376,7 @@ impl CommandRunner {
                     TrialOutcome::Fail { reason, .. } => reason.clone(),
                     TrialOutcome::Complete(_) => String::new(),
                 };
-                log.line(&format!("==> paretosearch: {what}; {ended}"));
+                log.note(&format!("==> paretosearch: {what}; {ended}"));
                 return Err(outcome);
             }
         };
@@ -318,16 +386,11 @@ impl CommandRunner {
         // was read so far counts.
         let result = result.take();
         let tail = tail.take().unwrap_or_default();
-        log.line(&format!("==> paretosearch: {}", describe(status)));
+        log.note(&format!("==> paretosearch: {}", describe(status)));
         if !status.success() {
             return Err(fail(with_tail(describe(status), &tail)));
         }
-        result.ok_or_else(|| {
-            fail(with_tail(
-                "the command printed no result (a JSON object without \"step\" on stdout)".into(),
-                &tail,
-            ))
-        })
+        result.ok_or_else(|| fail(with_tail(no_result(cut_line.take()), &tail)))
     }
 }
 

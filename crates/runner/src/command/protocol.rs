@@ -52,9 +52,17 @@ pub(super) fn parse_line(line: &str) -> Line {
     Line::Report(step, values)
 }
 
-/// Rewrite Python's bare `NaN`, `Infinity`, `-Infinity` (outside strings)
-/// as strings, so the line parses and the value can be recognised. `None`
-/// when there is nothing to rewrite.
+/// Marks a number literal too large for an `f64` (`1e999`), rewritten as a
+/// string holding its text so the line parses (serde_json refuses it) and
+/// the reason can quote it.
+const OVERFLOW: &str = "\u{0}overflow:";
+/// [`OVERFLOW`] as written inside a JSON string.
+const OVERFLOW_JSON: &str = "\\u0000overflow:";
+
+/// Rewrite Python's bare `NaN`, `Infinity`, `-Infinity` and number
+/// literals that overflow an `f64` (outside strings) as strings, so the
+/// line parses and the value can be recognised. `None` when there is
+/// nothing to rewrite.
 fn relaxed(t: &str) -> Option<String> {
     const TOKENS: [&str; 3] = ["-Infinity", "Infinity", "NaN"];
     let mut out = String::with_capacity(t.len() + 8);
@@ -81,6 +89,20 @@ fn relaxed(t: &str) -> Option<String> {
             i += tok.len();
             changed = true;
             continue;
+        } else if c == '-' || c.is_ascii_digit() {
+            let len = number_len(&t[i..]);
+            let lit = &t[i..i + len];
+            if lit.parse::<f64>().is_ok_and(f64::is_infinite) {
+                out.push('"');
+                out.push_str(OVERFLOW_JSON);
+                out.push_str(lit);
+                out.push('"');
+                changed = true;
+            } else {
+                out.push_str(lit);
+            }
+            i += len.max(1);
+            continue;
         }
         out.push(c);
         i += c.len_utf8();
@@ -88,7 +110,26 @@ fn relaxed(t: &str) -> Option<String> {
     changed.then_some(out)
 }
 
-/// A JSON value as a number: numbers, and the rewritten `NaN`/`Infinity`.
+/// The length of the JSON number literal at the start of `t` (at least
+/// the first character).
+fn number_len(t: &str) -> usize {
+    let end = t
+        .char_indices()
+        .skip(1)
+        .find(|&(i, c)| {
+            let prev = t.as_bytes()[i - 1];
+            !(c.is_ascii_digit()
+                || c == '.'
+                || c == 'e'
+                || c == 'E'
+                || ((c == '+' || c == '-') && (prev == b'e' || prev == b'E')))
+        })
+        .map_or(t.len(), |(i, _)| i);
+    end.max(1)
+}
+
+/// A JSON value as a number: numbers, the rewritten `NaN`/`Infinity`, and
+/// overflowing literals (as infinities).
 fn number(v: &Value) -> Result<f64, ()> {
     match v {
         Value::Number(n) => n.as_f64().ok_or(()),
@@ -96,10 +137,18 @@ fn number(v: &Value) -> Result<f64, ()> {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            _ => Err(()),
+            s => match s.strip_prefix(OVERFLOW) {
+                Some(lit) => lit.parse().map_err(|_| ()),
+                None => Err(()),
+            },
         },
         _ => Err(()),
     }
+}
+
+/// The literal of a value that overflowed an `f64`, as the command wrote it.
+fn overflowed(v: &Value) -> Option<&str> {
+    v.as_str()?.strip_prefix(OVERFLOW)
 }
 
 /// The objectives' values from a result object (every finite number when
@@ -131,6 +180,12 @@ pub(super) fn objective_values(
             Ok(x) if x.is_finite() => {
                 out.insert(name.clone(), x);
             }
+            Ok(_) if overflowed(v).is_some() => {
+                return Err(format!(
+                    "objective `{name}` = {} is not a finite number (too large for a 64-bit float)",
+                    overflowed(v).unwrap_or_default()
+                ))
+            }
             Ok(x) => return Err(format!("objective `{name}` is {x}")),
             Err(()) => return Err(format!("objective `{name}` is not a number (got {v})")),
         }
@@ -160,5 +215,24 @@ mod tests {
             }
             l => panic!("{l:?}"),
         }
+    }
+
+    #[test]
+    fn overflowing_literals_are_recognised() {
+        match parse_line(r#"{"a": 1e999, "b": -1E+400, "c": 2.5e3, "s": "1e999"}"#) {
+            Line::Result(o) => {
+                assert_eq!(number(&o["a"]), Ok(f64::INFINITY));
+                assert_eq!(overflowed(&o["b"]), Some("-1E+400"));
+                assert_eq!(number(&o["b"]), Ok(f64::NEG_INFINITY));
+                assert_eq!(number(&o["c"]), Ok(2500.0));
+                assert_eq!(o["s"], Value::String("1e999".into()));
+            }
+            l => panic!("{l:?}"),
+        }
+        // A report keeps its finite values.
+        assert_eq!(
+            parse_line(r#"{"step": 1, "a": 1e999, "b": 2}"#),
+            Line::Report(1, [("b".to_string(), 2.0)].into())
+        );
     }
 }

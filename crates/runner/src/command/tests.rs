@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::CommandRunner;
 use crate::{Job, NoReporter, Reporter, Runner, Verdict};
 
+mod limits;
+
 /// A reporter that records reports and stops at a given step.
 #[derive(Default)]
 struct Recorder {
@@ -46,6 +48,7 @@ fn spec(dir: &Path, argv: &[&str]) -> CommandSpec {
         grace: Duration::from_millis(200),
         workdir: dir.to_path_buf(),
         env: BTreeMap::new(),
+        log_limit: paretosearch_core::spec::DEFAULT_LOG_LIMIT,
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::super::locate::suggest;
 use super::super::template::placeholders;
 use super::super::walk::Field;
-use super::super::{BuiltinSpec, CommandSpec, RunnerSpec, SpecError};
+use super::super::{BuiltinSpec, CommandSpec, RunnerSpec, SpecError, DEFAULT_LOG_LIMIT};
 use super::helpers::{folder_of, normalize, top_level_hint, Problem};
 use super::DEFAULT_GRACE;
 use crate::space::SearchSpace;
@@ -20,6 +20,7 @@ const COMMAND_KEYS: &[&str] = &[
     "grace",
     "workdir",
     "env",
+    "log_limit",
 ];
 
 /// Check one argument of a command: its `{placeholders}` parse and all
@@ -105,6 +106,10 @@ pub(super) fn parse_runner(
                     env.insert(k.to_string(), v.str()?.to_string());
                 }
             }
+            let log_limit = match t.get("log_limit") {
+                Some(f) => byte_size(&f)?,
+                None => DEFAULT_LOG_LIMIT,
+            };
             Ok(RunnerSpec::Command(CommandSpec {
                 command,
                 profile_command,
@@ -112,6 +117,7 @@ pub(super) fn parse_runner(
                 grace,
                 workdir,
                 env,
+                log_limit,
             }))
         }
         "builtin" => {
@@ -127,6 +133,53 @@ pub(super) fn parse_runner(
             kind,
         }),
     }
+}
+
+/// The smallest `log_limit`: room for the head, the tail and the markers.
+const MIN_LOG_LIMIT: u64 = 1 << 10;
+
+/// A size: an integer number of bytes, or a string such as `"10 MiB"`,
+/// `"500 KiB"`, `"1.5 GB"` (B, KB, MB, GB are powers of 1000; KiB, MiB,
+/// GiB of 1024).
+fn byte_size(f: &Field<'_>) -> Result<u64, SpecError> {
+    let help = "write a size such as \"10 MiB\", \"500 KiB\" or a number of bytes";
+    let bytes = match f.int() {
+        Ok(i) => u64::try_from(i).unwrap_or(0),
+        Err(_) => {
+            let Ok(s) = f.str() else {
+                return Err(f.err(format!("expected a size, found {}", f.found()), help));
+            };
+            parse_byte_size(s).ok_or_else(|| f.err(format!("`{s}` is not a size"), help))?
+        }
+    };
+    if bytes < MIN_LOG_LIMIT {
+        return Err(f.err(
+            format!("must be at least 1 KiB (got {bytes} bytes)"),
+            "a log keeps its first and last halves: give it at least \"1 KiB\" (the default is \"10 MiB\")",
+        ));
+    }
+    Ok(bytes)
+}
+
+fn parse_byte_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" | "bytes" => 1,
+        "kb" => 1_000,
+        "kib" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    let bytes = num * scale as f64;
+    (bytes.is_finite() && bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
 /// An argv whose `{placeholders}` all name parameters.
@@ -155,4 +208,19 @@ fn check_argv(f: &Field<'_>, space: &SearchSpace, help: &str) -> Result<Vec<Stri
         out.push(arg);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_byte_size;
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_byte_size("10 MiB"), Some(10 << 20));
+        assert_eq!(parse_byte_size("512KiB"), Some(512 << 10));
+        assert_eq!(parse_byte_size("1.5 GB"), Some(1_500_000_000));
+        assert_eq!(parse_byte_size("4096"), Some(4096));
+        assert_eq!(parse_byte_size("10 MiBs"), None);
+        assert_eq!(parse_byte_size("MiB"), None);
+    }
 }
