@@ -182,6 +182,10 @@ pub struct ExportArgs {
     /// Output file (json, csv; default stdout) or folder (toml; required).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// optuna-journal: add this study to the journal `--out` names (it may
+    /// hold other studies already) instead of replacing the file.
+    #[arg(long, requires = "out")]
+    pub append: bool,
 }
 
 /// `bench`.

@@ -28,6 +28,9 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
         trials.iter().collect()
     };
     match args.format {
+        _ if args.append && args.format != Format::OptunaJournal => {
+            return Err(BadInput("--append applies to --format optuna-journal only".into()).into());
+        }
         Format::Json => {
             let v: Vec<serde_json::Value> = selected.iter().map(|t| trial_json(t)).collect();
             write_out(
@@ -37,6 +40,39 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
         }
         Format::Csv => {
             write_out(args.out.as_deref(), &csv(&selected, &loaded.spec)?)?;
+        }
+        Format::OptunaJournal if args.append => {
+            let out = args
+                .out
+                .as_deref()
+                .expect("clap requires --out with --append");
+            let existing = match std::fs::read_to_string(out) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", out.display())),
+            };
+            let (id, present) = crate::export_optuna::next_study_id(&existing, &loaded.spec.name)
+                .map_err(|e| {
+                BadInput(format!("{} is not an Optuna journal: {e}", out.display()))
+            })?;
+            if present {
+                return Err(BadInput(format!(
+                    "the journal {} holds a study `{}` already: Optuna would ignore the second one (export to another file, or rename the study)",
+                    out.display(),
+                    loaded.spec.name
+                ))
+                .into());
+            }
+            let mut text = existing;
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&crate::export_optuna::journal_as(
+                &loaded.spec,
+                &selected,
+                id,
+            ));
+            write_out(Some(out), &text)?;
         }
         Format::OptunaJournal => {
             write_out(

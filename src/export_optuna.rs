@@ -61,8 +61,38 @@ fn state_code(s: TrialState) -> u8 {
     }
 }
 
-/// The journal text (one JSON object per line).
+/// The study id a journal's next `CREATE_STUDY` gets when Optuna replays
+/// `existing` (ids count the `CREATE_STUDY` operations of studies with new
+/// names), and whether `name` is among its studies already.
+pub fn next_study_id(existing: &str, name: &str) -> Result<(u64, bool), String> {
+    let mut names: Vec<String> = Vec::new();
+    for (i, line) in existing.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let op: Value = serde_json::from_str(line)
+            .map_err(|e| format!("line {} is not a journal operation ({e})", i + 1))?;
+        if op["op_code"] == 0 {
+            let n = op["study_name"]
+                .as_str()
+                .ok_or_else(|| format!("line {}: CREATE_STUDY without a study name", i + 1))?;
+            if !names.iter().any(|m| m == n) {
+                names.push(n.to_string());
+            }
+        }
+    }
+    Ok((names.len() as u64, names.iter().any(|n| n == name)))
+}
+
+/// The journal text (one JSON object per line) of a fresh journal.
 pub fn journal(spec: &StudySpec, trials: &[&Trial]) -> String {
+    journal_as(spec, trials, 0)
+}
+
+/// The journal operations of the study, written as the journal's study
+/// number `study_id` (0 in a fresh journal; see [`next_study_id`] to add it
+/// to an existing one).
+pub fn journal_as(spec: &StudySpec, trials: &[&Trial], study_id: u64) -> String {
     let worker = "paretosearch-export";
     let mut lines = Vec::with_capacity(trials.len() + 1);
     let directions: Vec<u8> = spec
@@ -74,6 +104,13 @@ pub fn journal(spec: &StudySpec, trials: &[&Trial]) -> String {
         })
         .collect();
     lines.push(json!({"op_code": 0, "worker_id": worker, "study_name": spec.name, "directions": directions}));
+    // The objectives' names, as `study.set_metric_names` stores them.
+    lines.push(json!({
+        "op_code": 3,
+        "worker_id": worker,
+        "study_id": study_id,
+        "system_attr": {"study:metric_names": spec.objectives.names()},
+    }));
     let single = spec.objectives.len() == 1;
     for t in trials {
         let mut distributions = Map::new();
@@ -123,7 +160,7 @@ pub fn journal(spec: &StudySpec, trials: &[&Trial]) -> String {
         let mut op = json!({
             "op_code": 4,
             "worker_id": worker,
-            "study_id": 0,
+            "study_id": study_id,
             "state": state_code(t.state),
             "value": value,
             "values": values,
@@ -189,9 +226,13 @@ trials = 2
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
         assert_eq!(lines[0]["directions"], json!([2, 1]));
-        let t = &lines[1];
+        assert_eq!(
+            lines[1]["system_attr"]["study:metric_names"],
+            json!(["acc", "lat"])
+        );
+        let t = &lines[2];
         assert_eq!(t["state"], 1);
         assert_eq!(t["values"], json!([0.4, 2.0]));
         assert_eq!(t["params"]["opt"], json!(1.0));
@@ -201,8 +242,8 @@ trials = 2
         let d: Value = serde_json::from_str(t["distributions"]["lr"].as_str().unwrap()).unwrap();
         assert_eq!(d["name"], "FloatDistribution");
         assert_eq!(d["attributes"]["log"], true);
-        assert_eq!(lines[2]["state"], 3);
-        assert!(lines[2]["values"].is_null());
-        assert_eq!(lines[2]["user_attrs"]["reason"], "exit 3");
+        assert_eq!(lines[3]["state"], 3);
+        assert!(lines[3]["values"].is_null());
+        assert_eq!(lines[3]["user_attrs"]["reason"], "exit 3");
     }
 }

@@ -73,3 +73,85 @@ fn exported_files_of_trials_with_inactive_parameters_check_and_rerun() {
         assert_eq!(rerun[0]["params"], t["params"], "{file:?}");
     }
 }
+
+/// The Optuna journal names the objectives (the dashboard's axis labels)
+/// and `--append` adds a second study with its own id, so journals of two
+/// studies (two samplers, say) open side by side.
+#[test]
+fn optuna_journals_name_objectives_and_hold_several_studies() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.toml", CONDITIONAL);
+    let b = write(
+        dir.path(),
+        "b.toml",
+        &CONDITIONAL.replace("name = \"conditional\"", "name = \"other\""),
+    );
+    for f in [&a, &b] {
+        let o = ps(&["run", f.to_str().unwrap(), "--quiet", "--trials", "4"]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let journal = dir.path().join("journal.log");
+    let j = journal.to_str().unwrap();
+    for (f, append) in [(&a, false), (&b, true)] {
+        let mut args = vec![
+            "export",
+            f.to_str().unwrap(),
+            "--format",
+            "optuna-journal",
+            "--out",
+            j,
+        ];
+        if append {
+            args.push("--append");
+        }
+        let o = ps(&args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // The same study twice is refused, and the journal is left as it was.
+    let before = std::fs::read_to_string(&journal).unwrap();
+    let o = ps(&[
+        "export",
+        b.to_str().unwrap(),
+        "--format",
+        "optuna-journal",
+        "--out",
+        j,
+        "--append",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), before);
+
+    let ops: Vec<serde_json::Value> = before
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let studies: Vec<&serde_json::Value> = ops.iter().filter(|o| o["op_code"] == 0).collect();
+    assert_eq!(studies.len(), 2);
+    let names: Vec<&serde_json::Value> = ops
+        .iter()
+        .filter(|o| o["op_code"] == 3)
+        .map(|o| &o["system_attr"]["study:metric_names"])
+        .collect();
+    assert_eq!(names, [&serde_json::json!(["f1", "f2"]); 2]);
+    let ids: Vec<u64> = ops
+        .iter()
+        .filter(|o| o["op_code"] == 4)
+        .map(|o| o["study_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [0, 0, 0, 0, 1, 1, 1, 1]);
+
+    // Where Optuna is installed, it reads the journal as meant.
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import optuna"])
+        .output();
+    if probe.is_ok_and(|o| o.status.success()) {
+        let script = format!(
+            "import optuna\nfrom optuna.storages import JournalStorage\nfrom optuna.storages.journal import JournalFileBackend\ns = JournalStorage(JournalFileBackend({j:?}))\nfor n in ['conditional', 'other']:\n    st = optuna.load_study(study_name=n, storage=s)\n    assert st.metric_names == ['f1', 'f2'], st.metric_names\n    assert len(st.trials) == 4, len(st.trials)\nprint('ok')\n"
+        );
+        let o = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+}
