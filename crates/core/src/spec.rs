@@ -150,7 +150,16 @@ pub struct CommandSpec {
     pub workdir: PathBuf,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
+    /// `log_limit`: most bytes of output kept in a trial's log (its first
+    /// and last halves; default [`DEFAULT_LOG_LIMIT`]).
+    pub log_limit: u64,
 }
+
+/// The default `[runner] log_limit` of a command runner: 10 MiB, about
+/// 100 000 lines of progress output, far more than a training script's
+/// own log needs, small enough that a runaway print loop in every trial
+/// of a long study does not fill a disk.
+pub const DEFAULT_LOG_LIMIT: u64 = 10 << 20;
 
 /// `[runner] kind = "builtin"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -359,6 +368,7 @@ impl StudySpec {
                 "grace": dur(&c.grace),
                 "workdir": c.workdir.to_string_lossy(),
                 "env": c.env,
+                "log_limit": c.log_limit,
             }),
             RunnerSpec::Builtin(b) => json!({ "kind": "builtin", "problem": b.problem }),
             RunnerSpec::Other { kind, options } => {

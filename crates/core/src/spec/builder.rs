@@ -65,6 +65,7 @@ impl CommandSpec {
             grace: DEFAULT_GRACE,
             workdir: parse::folder_of(CODE_ORIGIN.as_ref()),
             env: Default::default(),
+            log_limit: super::DEFAULT_LOG_LIMIT,
         }
     }
 }
