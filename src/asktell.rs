@@ -32,8 +32,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use paretosearch::worker::hostname;
 use paretosearch::{
-    registry, Asked, FailKind, ParamValue, PruneReason, PruneRule, Study, TrialHandle,
-    TrialOutcome, TrialState, Verdict,
+    registry, Asked, FailKind, PruneReason, PruneRule, Study, TrialHandle, TrialOutcome,
+    TrialState, Verdict,
 };
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -45,6 +45,11 @@ use crate::{study, BadInput};
 
 /// Exit status of `ask` when the budget is spent (nothing to hand out).
 pub const EXIT_BUDGET_SPENT: u8 = 3;
+
+/// Exit status of `tell --step` when the pruner says to stop the trial (0
+/// means go on), so that a training script can write
+/// `paretosearch tell ... --step N --values ... || break`.
+pub const EXIT_STOP: u8 = 4;
 
 /// Run `ask`.
 pub async fn ask(args: AskArgs) -> Result<ExitCode> {
@@ -99,6 +104,9 @@ fn print_asked(study: &Study, trial: &TrialHandle, args: &AskArgs) -> Result<()>
             "study": spec.name,
             "trial": trial.number(),
             "seed": trial.seed(),
+            // JSON tools read numbers as doubles: seeds past 2^53 lose
+            // digits there, the string does not.
+            "seed_str": trial.seed().to_string(),
             "params": trial.params(),
             "objectives": spec.objectives.names(),
             "retry_of": trial.retry_of(),
@@ -117,12 +125,9 @@ fn print_asked(study: &Study, trial: &TrialHandle, args: &AskArgs) -> Result<()>
             .map(|n| format!(", retrying trial {n}"))
             .unwrap_or_default()
     );
+    // Every digit: the value is what the training must use.
     for (k, v) in trial.params() {
-        let shown = match v {
-            ParamValue::Float(x) => fmt_num(*x),
-            other => other.to_string(),
-        };
-        println!("  {k} = {shown}");
+        println!("  {k} = {v}");
     }
     let example: Vec<String> = spec
         .objectives
@@ -158,6 +163,49 @@ pub fn parse_values(text: &str) -> Result<BTreeMap<String, f64>, String> {
         .collect()
 }
 
+/// When an objective is missing from `values` and some key is none of the
+/// study's objectives, the likely typo: "`acuracy` is not an objective of
+/// this study (did you mean `accuracy`?)".
+fn unknown_keys(
+    values: &BTreeMap<String, f64>,
+    objectives: &paretosearch::core::Objectives,
+) -> Option<String> {
+    let names = objectives.names();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !values.contains_key(*n))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let unknown: Vec<&String> = values
+        .keys()
+        .filter(|k| !names.contains(&k.as_str()))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = unknown
+        .iter()
+        .map(
+            |k| match paretosearch::core::spec::did_you_mean(k, &missing) {
+                Some(m) => format!("`{k}` is not an objective of this study (did you mean `{m}`?)"),
+                None => format!("`{k}` is not an objective of this study"),
+            },
+        )
+        .collect();
+    Some(format!(
+        "{}; the objectives are {}",
+        parts.join("; "),
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// Run `tell`.
 pub async fn tell(args: TellArgs) -> Result<ExitCode> {
     let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
@@ -172,6 +220,14 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
         let values = values.expect("clap requires --values with --step");
         if let Some((k, v)) = values.iter().find(|(_, v)| !v.is_finite()) {
             return Err(BadInput(format!("--values: `{k}` is {v}, not a finite number")).into());
+        }
+        if let Some(last) = handle.last_step().filter(|&l| l >= step) {
+            return Err(BadInput(format!(
+                "trial {} already has a report at step {last}: steps must increase (report step {} or later); nothing was recorded",
+                handle.number(),
+                last + 1
+            ))
+            .into());
         }
         let verdict = handle.report(step, &values).await;
         let (prune, reason) = match &verdict {
@@ -205,7 +261,11 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
                 }
             );
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if prune {
+            ExitCode::from(EXIT_STOP)
+        } else {
+            ExitCode::SUCCESS
+        });
     }
 
     let outcome = match args.state.unwrap_or(TellState::Complete) {
@@ -220,7 +280,9 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
             // rather than recorded as a FAIL.
             if let Err(e) = TrialOutcome::check_complete(&values, study.objectives()) {
                 return Err(BadInput(format!(
-                    "--values: {e}; nothing was recorded (fix: --state fail if the run failed)"
+                    "--values: {}; nothing was recorded (fix: {})",
+                    unknown_keys(&values, study.objectives()).unwrap_or(e),
+                    "--state fail if the run failed"
                 ))
                 .into());
             }

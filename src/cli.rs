@@ -249,7 +249,8 @@ pub struct TellArgs {
     #[arg(long, value_name = "TEXT", conflicts_with = "step")]
     pub reason: Option<String>,
     /// Record an intermediate report at this step (epoch) instead of
-    /// finishing the trial; prints whether the pruner would stop it.
+    /// finishing the trial; prints whether the pruner would stop it, and
+    /// exits with status 4 when it would (0: go on). Steps must increase.
     #[arg(long, value_name = "N", requires = "values")]
     pub step: Option<u64>,
     /// Print the result as JSON.
