@@ -77,6 +77,18 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     });
     let study = open(&prepared, must_exist, &args).await?;
     study.set_logs_dir(prepared.logs_dir());
+    // Nothing left to run: say so rather than start workers that end at once.
+    let (trials, summary) = study.summary().await?;
+    if summary.finished as u64 >= budget {
+        println!(
+            "budget spent: {} of {budget} trials finished, nothing to run (fix: raise [budget] trials in {}, or pass --trials N with N > {budget})",
+            summary.finished,
+            args.study.study.display()
+        );
+        print_summary(&trials, study.spec(), &summary, 10);
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(trials);
     let plain = args.plain || !std::io::stdout().is_terminal();
     let progress = Arc::new(Progress::new(&prepared.spec, budget, plain, args.quiet));
     if !args.quiet {
@@ -109,8 +121,11 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
 
     let (trials, summary) = study.summary().await?;
     let reason = cancel.reason();
-    if !args.quiet || reason.is_some() {
-        println!();
+    {
+        // `--quiet` drops the progress lines, not this summary.
+        if !args.quiet {
+            println!();
+        }
         match &reason {
             Some(r) => println!(
                 "stopped ({r}) after {:.1} s: {} of {} trials finished; `paretosearch run {}` resumes",

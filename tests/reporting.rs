@@ -336,8 +336,10 @@ fn report_is_one_self_contained_page() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(ops.len(), trials.len() + 1);
+    // CREATE_STUDY, the metric names, one CREATE_TRIAL per trial.
+    assert_eq!(ops.len(), trials.len() + 2);
     assert_eq!(ops[0]["op_code"], 0);
+    assert_eq!(ops[1]["op_code"], 3);
     assert_eq!(ops[0]["directions"], serde_json::json!([1, 2]));
     let complete = trials.iter().filter(|t| t["state"] == "COMPLETE").count();
     assert_eq!(ops.iter().filter(|o| o["state"] == 1).count(), complete);
