@@ -32,7 +32,10 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
             return Err(BadInput("--append applies to --format optuna-journal only".into()).into());
         }
         Format::Json => {
-            let v: Vec<serde_json::Value> = selected.iter().map(|t| trial_json(t)).collect();
+            let v: Vec<serde_json::Value> = selected
+                .iter()
+                .map(|t| paretosearch::export::study_trial_json(t, &loaded.spec.objectives))
+                .collect();
             write_out(
                 args.out.as_deref(),
                 &(serde_json::to_string_pretty(&v)? + "\n"),
@@ -132,6 +135,7 @@ fn csv(trials: &[&Trial], spec: &StudySpec) -> Result<String> {
     let mut header = vec!["number".to_string(), "state".to_string()];
     header.extend(params.iter().map(|p| format!("params.{p}")));
     header.extend(objectives.iter().map(|o| format!("values.{o}")));
+    header.push("feasible".into());
     header.push("reason".into());
     w.write_record(&header)?;
     for t in trials {
@@ -145,6 +149,11 @@ fn csv(trials: &[&Trial], spec: &StudySpec) -> Result<String> {
             objectives
                 .iter()
                 .map(|o| t.values.get(*o).map(|v| v.to_string()).unwrap_or_default()),
+        );
+        row.push(
+            paretosearch::export::feasible(t, &spec.objectives)
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
         );
         row.push(t.reason.clone().unwrap_or_default());
         w.write_record(&row)?;

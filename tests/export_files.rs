@@ -155,3 +155,46 @@ fn optuna_journals_name_objectives_and_hold_several_studies() {
         assert!(o.status.success(), "{}", text(&o));
     }
 }
+
+/// Exports say which trials meet the constraints: `feasible` in JSON and
+/// CSV, true or false for COMPLETE trials, empty for the others.
+#[test]
+fn exports_mark_infeasible_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    // f1 is the length of the momentum argument: 0 when inactive, 4 for
+    // "0.57"; at most 3 is feasible.
+    let f = write(
+        dir.path(),
+        "constrained.toml",
+        &CONDITIONAL.replace(
+            "name = \"f1\"\ndirection = \"minimize\"",
+            "name = \"f1\"\ndirection = \"minimize\"\nconstraint = { max = 3.0 }",
+        ),
+    );
+    let o = ps(&["run", f.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let trials = export_json(&f);
+    for t in &trials {
+        let f1 = t["values"]["f1"].as_f64().unwrap();
+        assert_eq!(t["feasible"], serde_json::json!(f1 <= 3.0), "{t:#}");
+    }
+    assert!(trials.iter().any(|t| t["feasible"] == true));
+    assert!(trials.iter().any(|t| t["feasible"] == false));
+    let o = ps(&["export", f.to_str().unwrap(), "--format", "csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = String::from_utf8_lossy(&o.stdout);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "feasible")
+        .expect("feasible column");
+    let infeasible = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(col) == Some("false"))
+        .count();
+    assert_eq!(
+        infeasible,
+        trials.iter().filter(|t| t["feasible"] == false).count()
+    );
+}
