@@ -74,6 +74,9 @@ pub enum PruneRule {
     Median,
     /// Hyperband / successive halving on one metric.
     Hyperband,
+    /// Multi-objective asynchronous successive halving: outside the top
+    /// `1/η` of its rung by non-dominated rank.
+    MoAsha,
     /// Stopped by the caller: an objective function that stopped on its
     /// own, or `tell --state pruned`.
     Told,
@@ -81,11 +84,12 @@ pub enum PruneRule {
 
 impl PruneRule {
     /// Every rule, in declaration order.
-    pub const ALL: [PruneRule; 5] = [
+    pub const ALL: [PruneRule; 6] = [
         PruneRule::PartialOrder,
         PruneRule::Dominated,
         PruneRule::Median,
         PruneRule::Hyperband,
+        PruneRule::MoAsha,
         PruneRule::Told,
     ];
 
@@ -96,6 +100,7 @@ impl PruneRule {
             PruneRule::Dominated => "dominated",
             PruneRule::Median => "median",
             PruneRule::Hyperband => "hyperband",
+            PruneRule::MoAsha => "mo-asha",
             PruneRule::Told => "told",
         }
     }
@@ -196,6 +201,18 @@ mod tests {
         }
         assert_eq!(Cause::parse(TrialState::Complete, Some("error")), None);
         assert_eq!(Cause::parse(TrialState::Fail, Some("dominated")), None);
+        assert_eq!(PruneRule::parse("mo-asha"), Some(PruneRule::MoAsha));
+        assert_eq!(
+            serde_json::to_value(PruneRule::MoAsha).unwrap(),
+            serde_json::json!("mo-asha"),
+            "serde and the stored name agree"
+        );
+        for r in PruneRule::ALL {
+            assert_eq!(
+                serde_json::to_value(r).unwrap(),
+                serde_json::json!(r.as_str())
+            );
+        }
         assert!(PruneRule::PartialOrder.before_training());
         assert!(!PruneRule::Dominated.before_training());
     }

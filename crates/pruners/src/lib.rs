@@ -20,7 +20,25 @@
 //!   called by the engine after every intermediate report:
 //!   [`DominatedPruner`] (`kind = "dominated"`, multi-objective),
 //!   [`MedianPruner`] (`"median"`) and [`HyperbandPruner`] (`"hyperband"`;
-//!   successive halving is its one-bracket case), both on one metric.
+//!   successive halving is its one-bracket case), both on one metric, and
+//!   [`MoAshaPruner`] (`"mo-asha"`), successive halving on any number of
+//!   objectives.
+//!
+//! ## Two answers to "could it still matter?"
+//!
+//! The dominated rule is a *bound*: a trial stops only when even its
+//! optimistic point is beaten by a finished trial, so it never stops a
+//! trial that could still enter the Pareto set (as far as its forecast
+//! goes), and it needs finished trials before it stops anyone. Successive
+//! halving is a *budget*: at each rung only the best `1/η` of the trials
+//! that got there go on, whatever their absolute values, so it saves a
+//! known share of the epochs from the first rungs on, and its risk is that
+//! a slow starter is ranked on an early, misleading point of its curve.
+//! `mo-asha` carries that rule to several objectives by ranking a rung's
+//! trials by non-dominated sorting, ties in the front that straddles the
+//! cut broken by hypervolume contribution (see [`MoAshaPruner`]);
+//! the rungs and Hyperband's brackets are one piece of code, [`Brackets`],
+//! shared with `hyperband`.
 //!
 //! ## Stateless, like the samplers
 //!
@@ -29,21 +47,21 @@
 //! state between calls, so decisions are the same whichever worker or
 //! process asks, and survive resumes. The reason is stored with the PRUNED
 //! trial and starts with the rule's name (`dominated`, `median`,
-//! `hyperband`, `partial-order`).
+//! `hyperband`, `mo-asha`, `partial-order`).
 //!
 //! ## Cheap objectives
 //!
 //! Objectives declared `cheap = true` are measured without training by the
 //! runner's profile phase. The engine stores those measurements in the
 //! trial's attributes under [`CHEAP_ATTR`] (a JSON object name → value);
-//! [`cheap_values`] reads them back. The dominated pruner uses them for
-//! objectives the training reports do not carry (latency, size).
+//! [`cheap_values`] reads them back. The dominated and mo-asha pruners use
+//! them for objectives the training reports do not carry (latency, size).
 //!
 //! ## Configuration
 //!
 //! ```toml
 //! [pruner]
-//! kind = "dominated"        # none | dominated | median | hyperband
+//! kind = "dominated"        # none | dominated | median | hyperband | mo-asha
 //! warmup_steps = 2          # no decision before this step
 //! partial_order = true      # also skip dominated candidates before training
 //! ```
@@ -61,14 +79,18 @@ use serde::de::DeserializeOwned;
 
 pub use paretosearch_core::StudyView;
 
+mod brackets;
 mod dominated;
 mod hyperband;
 mod median;
+mod mo_asha;
 pub mod partial_order;
 
+pub use brackets::Brackets;
 pub use dominated::DominatedPruner;
 pub use hyperband::HyperbandPruner;
 pub use median::MedianPruner;
+pub use mo_asha::MoAshaPruner;
 pub use partial_order::PartialOrder;
 
 /// Trial attribute holding the cheap objectives measured by the profile
@@ -76,14 +98,14 @@ pub use partial_order::PartialOrder;
 pub const CHEAP_ATTR: &str = "cheap";
 
 /// Names of the pruner kinds [`build`] knows.
-pub const KINDS: &[&str] = &["none", "dominated", "median", "hyperband"];
+pub const KINDS: &[&str] = &["none", "dominated", "median", "hyperband", "mo-asha"];
 
 /// A `[pruner]` table that cannot work.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum PrunerError {
     /// Unknown `kind`.
-    #[error("unknown pruner kind `{0}`; known kinds: none, dominated, median, hyperband")]
+    #[error("unknown pruner kind `{0}`; known kinds: none, dominated, median, hyperband, mo-asha")]
     UnknownKind(String),
     /// An unknown key, a value of the wrong type or out of range.
     #[error("pruner option `{key}`: {message}")]
@@ -107,7 +129,7 @@ impl PrunerError {
 
 /// Decides, after each intermediate report, whether a running trial stops.
 pub trait Pruner: Send + Sync {
-    /// Short name (`dominated`, `median`, `hyperband`).
+    /// Short name (`dominated`, `median`, `hyperband`, `mo-asha`).
     fn name(&self) -> &str;
 
     /// `trial` is the running trial with its intermediate reports up to and
@@ -196,6 +218,7 @@ pub fn build(
         "dominated" => DominatedPruner::OPTIONS.to_vec(),
         "median" => MedianPruner::OPTIONS.to_vec(),
         "hyperband" => HyperbandPruner::OPTIONS.to_vec(),
+        "mo-asha" => MoAshaPruner::OPTIONS.to_vec(),
         other => return Err(PrunerError::UnknownKind(other.to_string())),
     };
     let all: Vec<&str> = common.iter().copied().chain(known).collect();
@@ -204,6 +227,7 @@ pub fn build(
         "dominated" => Some(Box::new(DominatedPruner::from_options(o, objectives)?)),
         "median" => Some(Box::new(MedianPruner::from_options(o, objectives)?)),
         "hyperband" => Some(Box::new(HyperbandPruner::from_options(o, objectives)?)),
+        "mo-asha" => Some(Box::new(MoAshaPruner::from_options(o, objectives)?)),
         _ => None,
     };
     let partial_order = if option::<bool>(o, "partial_order")?.unwrap_or(false) {
@@ -472,6 +496,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.key(), "max_resource");
+        let e = build(Some(&spec("mo-asha", "")), &space, &o).unwrap_err();
+        assert_eq!(e.key(), "max_resource");
+        assert!(e.to_string().contains("mo-asha needs"), "{e}");
+        let e = build(
+            Some(&spec("mo-asha", "max_resource = 9\nmetric = \"accuracy\"")),
+            &space,
+            &o,
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), "metric", "mo-asha uses every objective");
+        let e = build(
+            Some(&spec("mo-asha", "max_resource = 9\nbrackets = 4")),
+            &space,
+            &o,
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), "brackets");
+        let e = build(
+            Some(&spec("mo-asha", "max_resource = 9\nwarmup_steps = -1")),
+            &space,
+            &o,
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), "warmup_steps");
     }
 
     #[test]
@@ -500,6 +548,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.early.as_ref().unwrap().name(), "hyperband");
+        let p = build(
+            Some(&spec(
+                "mo-asha",
+                "max_resource = 27\nreduction_factor = 3\nbrackets = 2\nmin_trials = 4\nwarmup_steps = 1",
+            )),
+            &space,
+            &o,
+        )
+        .unwrap();
+        assert_eq!(p.early.as_ref().unwrap().name(), "mo-asha");
+        assert!(p.needs_profile(&o), "latency is cheap");
+        for kind in KINDS {
+            let options = if kind.ends_with("asha") || *kind == "hyperband" {
+                "max_resource = 9"
+            } else {
+                ""
+            };
+            let options = if matches!(*kind, "median" | "hyperband") {
+                format!("{options}\nmetric = \"accuracy\"")
+            } else {
+                options.to_string()
+            };
+            assert!(
+                build(Some(&spec(kind, &options)), &space, &o).is_ok(),
+                "{kind}"
+            );
+        }
         assert!(build(Some(&spec("none", "")), &space, &o)
             .unwrap()
             .early

@@ -1,0 +1,197 @@
+//! Hyperband brackets and their rungs, shared by `kind = "hyperband"` and
+//! `kind = "mo-asha"`: the two differ only in how the trials at a rung are
+//! ranked, never in where the rungs are or which trials meet there.
+//!
+//! A bracket with minimum resource `r` has **rungs** at steps `r`, `r·η`,
+//! `r·η²` ... below `max_resource` (η = `reduction_factor`, default 3).
+//! Bracket `b` (0-based) uses `r = min_resource · η^b`, so bracket 0 is the
+//! most aggressive and the last one hardly prunes. The default number of
+//! brackets is `floor(log_η(max_resource / min_resource)) + 1`, as in
+//! Hyperband (Li et al. 2018); one bracket is plain successive halving.
+//!
+//! Trials are assigned to brackets **by trial number**, deterministically and
+//! without state: the numbers cycle through a pattern in which bracket `b`
+//! appears `ceil(η^(B-1-b) / (B-b))` times (Hyperband's ratio of trials per
+//! bracket, `B` brackets), so aggressive brackets get more trials; trials of
+//! one bracket are only ever compared with each other.
+//!
+//! A trial **reaches** a rung with its first report at a step `>=` the rung
+//! (reports need not land on the rung exactly), and a report **crosses** the
+//! rungs above the previous report's step and at or below its own.
+
+use paretosearch_core::Trial;
+
+use super::{bad, option, PrunerError};
+
+/// Resources, η and the number of brackets. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Brackets {
+    /// First rung of bracket 0.
+    pub min_resource: u64,
+    /// The step a full trial ends at; no rung at or above it.
+    pub max_resource: u64,
+    /// η: one in η trials goes on at each rung.
+    pub reduction_factor: u64,
+    /// Number of brackets.
+    pub count: u32,
+}
+
+impl Brackets {
+    /// The option keys read by [`Brackets::from_options`].
+    pub const OPTIONS: &'static [&'static str] = &[
+        "min_resource",
+        "max_resource",
+        "reduction_factor",
+        "brackets",
+    ];
+
+    /// Read `min_resource` (default 1), `max_resource` (required),
+    /// `reduction_factor` (default 3) and `brackets` (default: all) from the
+    /// `[pruner]` table of a `kind` pruner.
+    pub fn from_options(o: &toml::Table, kind: &str) -> Result<Self, PrunerError> {
+        let min_resource = option::<u64>(o, "min_resource")?.unwrap_or(1);
+        if min_resource == 0 {
+            return Err(bad("min_resource", "must be at least 1"));
+        }
+        let max_resource = option::<u64>(o, "max_resource")?.ok_or_else(|| {
+            bad(
+                "max_resource",
+                format!(
+                    "{kind} needs the step a full trial ends at, e.g. max_resource = 15 for 15 epochs"
+                ),
+            )
+        })?;
+        if max_resource <= min_resource {
+            return Err(bad(
+                "max_resource",
+                format!("must be greater than min_resource ({min_resource})"),
+            ));
+        }
+        let eta = option::<u64>(o, "reduction_factor")?.unwrap_or(3);
+        if eta < 2 {
+            return Err(bad("reduction_factor", "must be at least 2"));
+        }
+        let mut most = 1u32;
+        let mut r = min_resource;
+        while r.saturating_mul(eta) <= max_resource {
+            r *= eta;
+            most += 1;
+        }
+        let count = option::<u32>(o, "brackets")?.unwrap_or(most);
+        if count == 0 || count > most {
+            return Err(bad(
+                "brackets",
+                format!("must be between 1 and {most} for these resources"),
+            ));
+        }
+        Ok(Brackets {
+            min_resource,
+            max_resource,
+            reduction_factor: eta,
+            count,
+        })
+    }
+
+    /// The bracket of trial `number`.
+    pub fn bracket(&self, number: u64) -> u32 {
+        let b = self.count;
+        let weights: Vec<u64> = (0..b)
+            .map(|i| {
+                let s = b - 1 - i;
+                let num = self.reduction_factor.saturating_pow(s);
+                num.div_ceil(u64::from(s + 1))
+            })
+            .collect();
+        let total: u64 = weights.iter().sum();
+        let mut k = number % total;
+        for (i, w) in weights.iter().enumerate() {
+            if k < *w {
+                return i as u32;
+            }
+            k -= w;
+        }
+        b - 1
+    }
+
+    /// The rungs of bracket `b`.
+    pub fn rungs(&self, b: u32) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut r = self
+            .min_resource
+            .saturating_mul(self.reduction_factor.saturating_pow(b));
+        while r < self.max_resource {
+            out.push(r);
+            r = r.saturating_mul(self.reduction_factor);
+        }
+        out
+    }
+
+    /// The rungs of bracket `b` that the latest report of `trial` crosses
+    /// (usually none or one), in increasing order.
+    pub fn crossed(&self, b: u32, trial: &Trial) -> Vec<u64> {
+        let reports = &trial.intermediate;
+        let Some(last) = reports.last() else {
+            return Vec::new();
+        };
+        let before = reports.len().checked_sub(2).map(|i| reports[i].step);
+        self.rungs(b)
+            .into_iter()
+            .filter(|r| *r <= last.step && before.is_none_or(|p| p < *r))
+            .collect()
+    }
+}
+
+/// The step at which `t` reached `rung`: its first report at or past it.
+pub(crate) fn reached(t: &Trial, rung: u64) -> Option<u64> {
+    Some(t.intermediate.iter().find(|r| r.step >= rung)?.step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::*;
+
+    fn brackets(options: &str) -> Result<Brackets, PrunerError> {
+        Brackets::from_options(&table(options), "test")
+    }
+
+    #[test]
+    fn rungs_and_brackets() {
+        let p = brackets("max_resource = 27").unwrap();
+        assert_eq!(p.count, 4);
+        assert_eq!(p.rungs(0), vec![1, 3, 9]);
+        assert_eq!(p.rungs(1), vec![3, 9]);
+        assert_eq!(p.rungs(3), Vec::<u64>::new());
+        // Hyperband's ratios for η=3, B=4: ceil(27/4)=7, ceil(9/3)=3, ceil(3/2)=2, 1.
+        let counts = (0..13).fold([0; 4], |mut c, n| {
+            c[p.bracket(n) as usize] += 1;
+            c
+        });
+        assert_eq!(counts, [7, 3, 2, 1]);
+        assert!(brackets("max_resource = 27\nbrackets = 5").is_err());
+        assert!(brackets("max_resource = 1").is_err());
+        assert!(brackets("max_resource = 9\nreduction_factor = 1").is_err());
+        assert_eq!(brackets("").unwrap_err().key(), "max_resource");
+        assert_eq!(
+            brackets("max_resource = 9\nmin_resource = 0")
+                .unwrap_err()
+                .key(),
+            "min_resource"
+        );
+    }
+
+    #[test]
+    fn a_report_crosses_the_rungs_since_the_previous_one() {
+        let p = brackets("max_resource = 27\nbrackets = 1").unwrap();
+        let t = running(0, "accuracy", &[0.1, 0.2]);
+        assert_eq!(p.crossed(0, &t), Vec::<u64>::new(), "step 2 is no rung");
+        let mut t = running(0, "accuracy", &[0.1]);
+        assert_eq!(p.crossed(0, &t), vec![1]);
+        // A report at step 10 after one at step 1 crosses rungs 3 and 9.
+        t.intermediate
+            .push(reports("accuracy", &[0.0; 10])[9].clone());
+        assert_eq!(p.crossed(0, &t), vec![3, 9]);
+        assert_eq!(reached(&t, 3), Some(10));
+        assert_eq!(reached(&t, 11), None);
+    }
+}
