@@ -143,6 +143,7 @@ fn toml_value() -> impl Strategy<Value = String> {
             "\"auto\"",
             "\"random\"",
             "\"hyperband\"",
+            "\"mo-asha\"",
             "\"dominated\"",
             "\"partial-order\"",
             "\"maximize\"",
