@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use paretosearch::store::{Store, StudyRecord};
+use paretosearch::store::{Store, StoreError, StudyRecord};
 use paretosearch::{EngineError, Study, StudySpec};
 
 use crate::BadInput;
@@ -93,17 +93,25 @@ impl Prepared {
         Ok(())
     }
 
-    /// Open the storage that must already exist (read commands).
+    /// Open the storage that must already exist, for reading only (read
+    /// commands): nothing is created, migrated or switched to WAL, so a
+    /// study in a folder this user cannot write can be read; a PostgreSQL
+    /// server that is not there is reported at once.
     pub async fn connect_existing(self) -> Result<LoadedStudy> {
         self.check_storage_exists()?;
-        let store = paretosearch::store::open(&self.storage_url)
-            .await
-            .with_context(|| {
-                format!(
-                    "opening storage {}",
-                    paretosearch::mask_url(&self.storage_url)
-                )
-            })?;
+        let masked = paretosearch::mask_url(&self.storage_url);
+        let store = match paretosearch::store::open_read_only(&self.storage_url).await {
+            Ok(store) => store,
+            Err(StoreError::Uninitialized { .. }) => {
+                return Err(BadInput(format!(
+                    "storage {masked} holds no study named `{}`: no study has been run there yet (fix: run it first with `paretosearch run {}`)",
+                    self.spec.name,
+                    self.spec.origin.file.display()
+                ))
+                .into())
+            }
+            Err(e) => return Err(e).with_context(|| format!("opening storage {masked}")),
+        };
         Ok(LoadedStudy {
             spec: self.spec,
             dir: self.dir,
@@ -125,7 +133,7 @@ impl LoadedStudy {
         match self.store.find_study(&self.spec.name).await? {
             Some(rec) => {
                 if rec.fingerprint != self.spec.fingerprint() {
-                    return Err(paretosearch::store::StoreError::Incompatible {
+                    return Err(StoreError::Incompatible {
                         name: rec.name.clone(),
                         stored: rec.fingerprint.clone(),
                         given: self.spec.fingerprint(),

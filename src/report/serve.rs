@@ -45,7 +45,13 @@ impl Live {
                     return Ok(None);
                 }
             }
-            self.store = Some(paretosearch_store::open(&self.storage_url).await?);
+            // Read only: the page must not change the study it shows. A
+            // file `run` has only just created has no tables yet.
+            match paretosearch_store::open_read_only(&self.storage_url).await {
+                Ok(store) => self.store = Some(store),
+                Err(paretosearch_store::StoreError::Uninitialized { .. }) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
         }
         let store = self.store.clone().expect("opened above");
         let Some(rec) = store.find_study(&self.spec.name).await? else {

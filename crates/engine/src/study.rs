@@ -70,22 +70,24 @@ impl std::fmt::Debug for Study {
     }
 }
 
-/// Hide the password of a storage URL: `postgres://user:***@host/db`.
+/// Hide the password of a storage URL: `postgres://user:***@host/db`
+/// (also a `password=` query parameter). The store's
+/// [`mask_url`](paretosearch_store::mask_url), which every message of the
+/// store uses too.
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match auth.rsplit_once('@') {
-        Some((cred, host)) => match cred.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+    paretosearch_store::mask_url(url)
+}
+
+/// The spec as stored: its storage URL, if any, without the password (the
+/// stored spec is nobody's credential store).
+fn stored_spec_json(spec: &StudySpec) -> String {
+    let mut json = spec.to_json();
+    if let Some(url) = json.pointer_mut("/study/storage") {
+        if let Some(masked) = url.as_str().map(mask_url) {
+            *url = masked.into();
+        }
     }
+    json.to_string()
 }
 
 impl Study {
@@ -118,7 +120,7 @@ impl Study {
         let storage = mask_url(storage_url);
         let record = if create {
             store
-                .open_study(&spec.name, &spec.fingerprint(), &spec.to_json().to_string())
+                .open_study(&spec.name, &spec.fingerprint(), &stored_spec_json(&spec))
                 .await?
         } else {
             let Some(rec) = store.find_study(&spec.name).await? else {

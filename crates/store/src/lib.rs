@@ -95,6 +95,44 @@
 //! refreshed theirs by then); dead processes on the same host are still
 //! recognised at once.
 //!
+//! ## Opening for reading only
+//!
+//! The read commands (`status`, `export`, `report`, `serve`, `check`,
+//! `pick`, `plot`) open their storage with [`open_read_only`]
+//! ([`StoreOptions::read_only`]): they must work on a study somebody else
+//! owns, in a folder they may not write, and must not change a file they
+//! were only asked to look at. Such a store never creates a file or a
+//! folder, never migrates and never switches a file to WAL; its writes
+//! fail.
+//!
+//! * **SQLite** files are opened with `mode=ro`. A WAL database needs its
+//!   `-shm` file even to be read; in a folder this user cannot write, with
+//!   no `-shm` there, SQLite cannot make one. When there is no `-wal` either
+//!   (or an empty one), nothing can be writing the file (a writer needs
+//!   both, in that folder) and it is opened `immutable`. When a `-wal` holds
+//!   changes, they can only be read through a `-shm`:
+//!   [`StoreError::WalNeedsFolder`] says so and how to fix it.
+//! * **PostgreSQL** sessions run with `default_transaction_read_only`. The
+//!   server is tried once, at open, and a server that is not there is
+//!   reported at once ([`StoreError::Unreachable`]: "connection refused at
+//!   host:port"): somebody typing `status` wants an answer in seconds, not
+//!   a worker's ten minutes of patience. Later operations retry for at most
+//!   [`READ_ONLY_RETRY`].
+//!
+//! Either way the schema must be there and up to date: a database no study
+//! ran in is [`StoreError::Uninitialized`], one an older version left is
+//! [`StoreError::Outdated`] (a write command upgrades it).
+//!
+//! ## Messages
+//!
+//! A storage URL may hold a password. No error of this crate shows one:
+//! URLs in messages go through [`mask_url`], and errors about a server
+//! name it by host and port only. A SQLite file that cannot be decoded
+//! (SQLite's "malformed" or "not a database", text that is not UTF-8,
+//! JSON that does not parse) is [`StoreError::Damaged`] or
+//! [`StoreError::NotADatabase`], naming the file, how to check it and what
+//! fixes it (a backup, or another storage).
+//!
 //! ## Reading a large study
 //!
 //! Samplers look at every trial before each proposal, and a study can hold
@@ -112,12 +150,15 @@ use async_trait::async_trait;
 use paretosearch_core::{Params, Trial, TrialOutcome};
 
 mod cache;
+mod diagnose;
+mod open;
 mod postgres;
 mod retry;
 mod row;
 mod sqlite;
 
 pub use cache::TrialCache;
+pub use diagnose::mask_url;
 pub use retry::{on_connection_event, ConnectionEvent};
 
 #[cfg(test)]
@@ -130,7 +171,7 @@ pub enum StoreError {
     /// The storage URL cannot be used.
     #[error("storage URL `{url}`: {message}")]
     BadUrl {
-        /// The URL.
+        /// The URL, password masked ([`mask_url`]).
         url: String,
         /// Why.
         message: String,
@@ -177,6 +218,67 @@ pub enum StoreError {
     /// Stored JSON could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// The database server cannot be reached (PostgreSQL).
+    #[error("cannot reach the database: {message}{} (fix: check that the server is running and that the storage URL's host and port are right)", diagnose::retried(.retried_for))]
+    Unreachable {
+        /// `host:port` (or the socket) tried.
+        target: String,
+        /// What happened, naming the target: `connection refused at host:port`.
+        message: String,
+        /// How long it was retried (zero: not at all).
+        retried_for: std::time::Duration,
+    },
+    /// The PostgreSQL server refused this login: a wrong user or password
+    /// (SQLSTATE class 28), or no such database (3D000).
+    #[error("the database server at {target} refused the login: {message} (fix: check the user, password and database name of the storage URL)")]
+    LoginRefused {
+        /// `host:port` (or the socket).
+        target: String,
+        /// What the server said (it never repeats the password).
+        message: String,
+    },
+    /// A SQLite file that cannot be decoded: SQLite finds it malformed, or
+    /// stored text or JSON does not decode.
+    #[error("the database file {file} looks damaged ({detail}) (check it with `sqlite3 {} 'PRAGMA integrity_check'`; the fix is a backup of the file, or another storage such as --storage sqlite://new.db)", diagnose::shell_quote(.file))]
+    Damaged {
+        /// The file.
+        file: String,
+        /// What failed to decode.
+        detail: String,
+    },
+    /// The file SQLite was pointed at is not a database at all.
+    #[error("{file} is not a SQLite database (SQLite: file is not a database): it was overwritten, or the storage names another kind of file (check it with `sqlite3 {} 'PRAGMA integrity_check'`; the fix is a backup of the file, or another storage such as --storage sqlite://new.db)", diagnose::shell_quote(.file))]
+    NotADatabase {
+        /// The file.
+        file: String,
+    },
+    /// A WAL database in a folder this user cannot write, whose `-wal`
+    /// holds changes: SQLite can only read them through a `-shm` file that
+    /// it cannot create there.
+    #[error("cannot read {file} without write access to its folder {folder}: the database is in WAL mode and {file}-wal holds changes that SQLite reads through a shared-memory file {file}-shm, which it must create in that folder (fix: make the folder writable for this user, e.g. `chmod u+w {}`; or have someone who can write it fold the changes into the file with `sqlite3 {} 'PRAGMA wal_checkpoint(TRUNCATE)'`; or copy {file} and {file}-wal to a writable folder and pass --storage sqlite://COPY)", diagnose::shell_quote(.folder), diagnose::shell_quote(.file))]
+    WalNeedsFolder {
+        /// The database file.
+        file: String,
+        /// Its folder.
+        folder: String,
+    },
+    /// A read-only open found no paretosearch tables: no study ran there.
+    #[error("storage {storage} holds no paretosearch tables yet: no study has been run there (fix: run one first with `paretosearch run STUDY.toml --storage URL`)")]
+    Uninitialized {
+        /// The storage, password masked.
+        storage: String,
+    },
+    /// A read-only open found a schema older than this version's, which
+    /// it may not upgrade.
+    #[error("storage {storage} has an older schema ({applied} of the {known} migrations of this version applied); opening it for reading does not upgrade it (fix: run any write command on it once, such as `paretosearch run`, which does)")]
+    Outdated {
+        /// The storage, password masked.
+        storage: String,
+        /// Migrations of this version applied there.
+        applied: usize,
+        /// Migrations this version knows.
+        known: usize,
+    },
 }
 
 /// The help text of [`StoreError::Incompatible`].
@@ -247,7 +349,17 @@ pub struct StoreOptions {
     /// How long an operation keeps retrying while the database cannot be
     /// reached before it fails (PostgreSQL).
     pub unreachable_for: std::time::Duration,
+    /// Open for reading only (see the crate documentation): nothing is
+    /// created, migrated or switched to WAL; a PostgreSQL server that is
+    /// not there fails the open at once, and later operations retry for at
+    /// most [`READ_ONLY_RETRY`]. Writes through such a store fail. An
+    /// in-memory SQLite database ignores it (there is nothing to protect).
+    pub read_only: bool,
 }
+
+/// The most a read-only PostgreSQL store retries an operation while the
+/// server cannot be reached.
+pub const READ_ONLY_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Environment variable overriding [`StoreOptions::unreachable_for`]
 /// (a duration such as `90s` or `10m`; `0` disables the retries).
@@ -257,6 +369,7 @@ impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
             unreachable_for: std::time::Duration::from_secs(600),
+            read_only: false,
         }
     }
 }
@@ -273,6 +386,14 @@ impl StoreOptions {
             o.unreachable_for = d;
         }
         o
+    }
+
+    /// [`StoreOptions::from_env`], for reading only.
+    pub fn read_only_from_env() -> StoreOptions {
+        StoreOptions {
+            read_only: true,
+            ..StoreOptions::from_env()
+        }
     }
 }
 
@@ -377,6 +498,12 @@ pub trait Store: Send + Sync {
         retries: u32,
         is_dead: &(dyn for<'w> Fn(&'w str) -> bool + Send + Sync),
     ) -> Result<Recovered, StoreError>;
+
+    /// Close the connections. A SQLite store opened for writing first folds
+    /// its write-ahead log into the file, so the file alone holds
+    /// everything (to copy it, or to read it from a folder that cannot be
+    /// written). Operations after it fail. The default does nothing.
+    async fn close(&self) {}
 }
 
 /// Open the store a URL names, creating and migrating the database as
@@ -392,15 +519,23 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     open_with(url, &StoreOptions::from_env()).await
 }
 
+/// Open the existing store a URL names for reading only (see the crate
+/// documentation), with [`StoreOptions::read_only_from_env`].
+pub async fn open_read_only(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &StoreOptions::read_only_from_env()).await
+}
+
 /// [`open`] with explicit options.
 pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(url, options.read_only).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PgStore::open(url, options).await?))
     } else {
         Err(StoreError::BadUrl {
-            url: url.to_string(),
+            url: mask_url(url),
             message: "expected `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://...`"
                 .into(),
         })

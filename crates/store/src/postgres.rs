@@ -11,106 +11,84 @@
 //! Every operation also waits out a server that cannot be reached
 //! ([`crate::retry`]): the pool hands out only connections that answer a
 //! ping, and an operation that fails for want of a server is run again
-//! whole, in a new transaction.
+//! whole, in a new transaction. An attempt that timed out waiting for a
+//! connection tries one connection of its own to learn why (the pool only
+//! says it timed out), so messages can say `connection refused at
+//! host:port`. Opening (migrating; or reading only: the server tried
+//! once, sessions read-only) is in [`crate::open`].
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use paretosearch_core::{Params, Trial, TrialOutcome, TrialState};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::retry::Reach;
+use crate::retry::{retry_races, Reach};
 use crate::row::{
     self, assemble, check_requeue, encode_attrs, encode_params, encode_values, stale_reason,
     sweep_requeues, to_i64, Finish, IntermediateRow, Tally, TrialRow, STUDY_COLUMNS, TRIAL_COLUMNS,
 };
-use crate::{
-    Claim, Known, Recovered, Store, StoreError, StoreOptions, StudyRecord, INCOMPATIBLE_HELP,
-};
+use crate::{Claim, Known, Recovered, Store, StoreError, StudyRecord, INCOMPATIBLE_HELP};
 
-static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Connections per process.
-const POOL_SIZE: u32 = 8;
-/// Attempts of an operation that keeps losing races.
-const ATTEMPTS: u32 = 12;
+pub(crate) const POOL_SIZE: u32 = 8;
 /// How long one attempt waits for a connection before it counts as the
 /// server being unreachable (and is retried).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A [`Store`] on a PostgreSQL database.
 pub(crate) struct PgStore {
-    pool: PgPool,
-    reach: Reach,
-}
-
-/// Is this a race another attempt can win: unique violation (23505),
-/// serialisation failure (40001), deadlock (40P01)?
-fn is_race(e: &StoreError) -> bool {
-    match e {
-        StoreError::Db(sqlx::Error::Database(db)) => {
-            matches!(
-                db.code().as_deref(),
-                Some("23505") | Some("40001") | Some("40P01")
-            )
-        }
-        _ => false,
-    }
-}
-
-/// Run `op` again while it loses races.
-async fn retry_races<T, F, Fut>(op: F) -> Result<T, StoreError>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, StoreError>>,
-{
-    let mut attempt = 1;
-    loop {
-        match op().await {
-            Err(e) if attempt < ATTEMPTS && is_race(&e) => {
-                let base = 5u64 << attempt.min(6);
-                let pause = base + crate::retry::jitter(base);
-                tokio::time::sleep(Duration::from_millis(pause)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    pub(crate) pool: PgPool,
+    pub(crate) reach: Reach,
+    /// How to connect, for a connection of one's own when the pool times
+    /// out.
+    pub(crate) connect: PgConnectOptions,
 }
 
 impl PgStore {
-    /// Connect to and migrate the database `url` names.
-    /// The server may be down for a while ([`StoreOptions::unreachable_for`]).
-    pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<PgStore, StoreError> {
-        let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
-            url: url.to_string(),
-            message: e.to_string(),
-        })?;
-        let reach = Reach::new(options.unreachable_for);
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(connect);
-        // sqlx holds an advisory lock while migrating PostgreSQL.
-        reach
-            .run(|| async { Ok(MIGRATOR.run(&pool).await?) })
-            .await?;
-        Ok(PgStore { pool, reach })
-    }
-
     /// Run `op` again while it loses races or cannot reach the server.
-    async fn retry<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    pub(crate) async fn retry<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        self.reach.run(|| retry_races(&op)).await
+        self.reach
+            .run(|| async {
+                match retry_races(&op).await {
+                    Err(e) if is_pool_timeout(&e) => Err(self.why_no_connection().await),
+                    other => other,
+                }
+            })
+            .await
     }
+
+    /// The pool timed out waiting for a connection: one connection of our
+    /// own says why (refused, reset, a bad password), or still times out.
+    async fn why_no_connection(&self) -> StoreError {
+        let attempt = <PgConnection as sqlx::Connection>::connect_with(&self.connect);
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, attempt).await {
+            Ok(Err(e)) => StoreError::Db(e),
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+                StoreError::Db(sqlx::Error::PoolTimedOut)
+            }
+            Err(_) => StoreError::Db(sqlx::Error::PoolTimedOut),
+        }
+    }
+}
+
+/// Did waiting for a pooled connection time out?
+fn is_pool_timeout(e: &StoreError) -> bool {
+    matches!(
+        crate::diagnose::sqlx_error(e),
+        Some(sqlx::Error::PoolTimedOut)
+    )
 }
 
 /// Lock the study's row: the per-study lock under which trial numbers are
@@ -437,6 +415,10 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn open_study(
         &self,
         name: &str,

@@ -5,14 +5,17 @@
 //! too many clients), with a doubling, jittered pause, for up to a time
 //! window. It remembers when the last outage ended, which the stale-trial
 //! sweep needs (see the crate documentation), and tells the process-wide
-//! observer set with [`on_connection_event`] when the database went away
-//! and came back.
+//! observer set with [`on_connection_event`] when the database went away,
+//! each time it is tried again, and when it came back. Its messages name
+//! the server by `host:port` (never by URL: that may hold a password), and
+//! when it gives up the error is [`StoreError::Unreachable`].
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::diagnose::describe;
 use crate::row::now_ms;
 use crate::StoreError;
 
@@ -23,9 +26,23 @@ pub enum ConnectionEvent {
     /// An operation failed because the database cannot be reached; it is
     /// retried for up to `retry_for`.
     Lost {
-        /// The error, as text.
+        /// The error, as text, naming the server (`connection refused at
+        /// host:port`).
         error: String,
         /// How long the operation keeps retrying.
+        retry_for: Duration,
+    },
+    /// Another attempt failed as well (one event per attempt after the
+    /// first, a few seconds apart); retrying goes on until `retry_for` has
+    /// passed since the loss.
+    Retrying {
+        /// The error of this attempt, as text, naming the server.
+        error: String,
+        /// The attempt that failed (2 for the first retry).
+        attempt: u32,
+        /// Time since the loss.
+        elapsed: Duration,
+        /// How long the operation retries in all.
         retry_for: Duration,
     },
     /// The database answers again after `after` of retries.
@@ -53,10 +70,11 @@ fn notify(event: ConnectionEvent) {
 
 /// Is this the database being out of reach, rather than a wrong query?
 pub(crate) fn is_unreachable(e: &StoreError) -> bool {
-    let e = match e {
-        StoreError::Db(e) => e,
-        StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => e,
-        _ => return false,
+    if let StoreError::Unreachable { .. } = e {
+        return true;
+    }
+    let Some(e) = crate::diagnose::sqlx_error(e) else {
+        return false;
     };
     match e {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
@@ -74,6 +92,10 @@ pub(crate) struct Reach {
     window: Duration,
     /// Unix ms at which the last outage ended (0: none yet).
     restored_at: AtomicI64,
+    /// The server, `host:port`, for messages (empty: unnamed).
+    pub(crate) target: String,
+    /// How long one attempt waits for a connection (for messages).
+    acquire: Duration,
 }
 
 impl Reach {
@@ -81,6 +103,18 @@ impl Reach {
         Reach {
             window,
             restored_at: AtomicI64::new(0),
+            target: String::new(),
+            acquire: Duration::ZERO,
+        }
+    }
+
+    /// Name the server in messages; `acquire` is how long one attempt
+    /// waits for a connection.
+    pub(crate) fn at(self, target: String, acquire: Duration) -> Reach {
+        Reach {
+            target,
+            acquire,
+            ..self
         }
     }
 
@@ -101,15 +135,38 @@ impl Reach {
         loop {
             match op().await {
                 Err(e) if is_unreachable(&e) => {
-                    let since = *lost.get_or_insert_with(|| {
-                        notify(ConnectionEvent::Lost {
-                            error: e.to_string(),
-                            retry_for: self.window,
-                        });
-                        Instant::now()
-                    });
+                    let error = describe(&e, &self.target, self.acquire);
+                    let since = match lost {
+                        None => {
+                            notify(ConnectionEvent::Lost {
+                                error: error.clone(),
+                                retry_for: self.window,
+                            });
+                            *lost.insert(Instant::now())
+                        }
+                        Some(since) => {
+                            notify(ConnectionEvent::Retrying {
+                                error: error.clone(),
+                                attempt: attempt + 1,
+                                elapsed: since.elapsed(),
+                                retry_for: self.window,
+                            });
+                            since
+                        }
+                    };
                     if since.elapsed() >= self.window {
-                        return Err(e);
+                        if self.target.is_empty() {
+                            return Err(e);
+                        }
+                        return Err(StoreError::Unreachable {
+                            target: self.target.clone(),
+                            message: error,
+                            retried_for: if attempt == 0 {
+                                Duration::ZERO
+                            } else {
+                                self.window
+                            },
+                        });
                     }
                     attempt += 1;
                     tokio::time::sleep(pause(attempt)).await;
@@ -126,6 +183,43 @@ impl Reach {
                     return other;
                 }
             }
+        }
+    }
+}
+
+/// Attempts of an operation that keeps losing races (PostgreSQL).
+const RACE_ATTEMPTS: u32 = 12;
+
+/// Is this a race another attempt can win: unique violation (23505),
+/// serialisation failure (40001), deadlock (40P01)?
+pub(crate) fn is_race(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(sqlx::Error::Database(db)) => {
+            matches!(
+                db.code().as_deref(),
+                Some("23505") | Some("40001") | Some("40P01")
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Run `op` again while it loses races.
+pub(crate) async fn retry_races<T, F, Fut>(op: F) -> Result<T, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(e) if attempt < RACE_ATTEMPTS && is_race(&e) => {
+                let base = 5u64 << attempt.min(6);
+                let pause = base + jitter(base);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            other => return other,
         }
     }
 }

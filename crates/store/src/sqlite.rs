@@ -6,42 +6,49 @@
 //! waiting). Waiting for the lock is left to SQLite's busy timeout; an
 //! operation that still fails with `SQLITE_BUSY` or `SQLITE_LOCKED` is
 //! retried whole, with backoff.
+//!
+//! Opening (creating, switching to WAL, migrating; or reading only) is in
+//! [`crate::open`]. Errors that mean the file is damaged name the file
+//! ([`crate::diagnose::sqlite_damage`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use paretosearch_core::{Params, Trial, TrialOutcome, TrialState};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
+use crate::diagnose::sqlite_damage;
 use crate::row::{
     self, assemble, check_requeue, encode_attrs, encode_params, encode_values, stale_reason,
     sweep_requeues, to_i64, Finish, IntermediateRow, Tally, TrialRow, STUDY_COLUMNS, TRIAL_COLUMNS,
 };
 use crate::{Claim, Known, Recovered, Store, StoreError, StudyRecord, INCOMPATIBLE_HELP};
 
-static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// How long SQLite itself waits for a lock before reporting `SQLITE_BUSY`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections per process: one writer at a time anyway, a few readers.
-const POOL_SIZE: u32 = 4;
+pub(crate) const POOL_SIZE: u32 = 4;
 /// Attempts of an operation that keeps meeting `SQLITE_BUSY`.
-const BUSY_ATTEMPTS: u32 = 8;
+pub(crate) const BUSY_ATTEMPTS: u32 = 8;
 
 /// A [`Store`] on a SQLite database.
 pub(crate) struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
+    /// The database file, for messages (`None`: in memory).
+    pub(crate) file: Option<String>,
+    /// Opened for reading only.
+    pub(crate) read_only: bool,
 }
 
 /// Is this SQLite's "busy" or "locked" (primary result codes 5 and 6,
 /// whatever the extended code)?
-fn is_busy(e: &StoreError) -> bool {
+pub(crate) fn is_busy(e: &StoreError) -> bool {
     let db = match e {
         StoreError::Db(sqlx::Error::Database(db)) => db,
         StoreError::Migrate(sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(db))) => db,
@@ -54,7 +61,7 @@ fn is_busy(e: &StoreError) -> bool {
 
 /// A pause before attempt `attempt` (from 1): doubling from 20 ms, with a
 /// jitter so that processes that collided do not collide again.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = 20u64 << attempt.min(6);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -64,7 +71,7 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Run `op` again while it fails with `SQLITE_BUSY`.
-async fn retry_busy<T, F, Fut>(op: F) -> Result<T, StoreError>
+pub(crate) async fn retry_busy<T, F, Fut>(op: F) -> Result<T, StoreError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
@@ -81,122 +88,22 @@ where
     }
 }
 
-fn bad_url(url: &str, message: impl Into<String>) -> StoreError {
-    StoreError::BadUrl {
-        url: url.to_string(),
-        message: message.into(),
-    }
-}
-
 impl SqliteStore {
-    /// Open (creating when missing) and migrate the database `url` names.
-    pub(crate) async fn open(url: &str) -> Result<SqliteStore, StoreError> {
-        let rest = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| bad_url(url, "not a sqlite URL"))?;
-        let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() {
-            return Err(bad_url(
-                url,
-                "no file name; use `sqlite://path/to/file.db` or `sqlite::memory:`",
-            ));
-        }
-        let memory = path == ":memory:" || rest.contains("mode=memory");
-        if !memory {
-            if let Some(dir) = Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    bad_url(
-                        url,
-                        format!("cannot create folder `{}`: {e}", dir.display()),
-                    )
-                })?;
-            }
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| bad_url(url, e.to_string()))?
-            .create_if_missing(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Normal);
-
-        let pool = if memory {
-            // A private in-memory database lives as long as its connection.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options)
-                .await?
-        } else {
-            retry_busy(|| enable_wal(&options)).await?;
-            let mut conn = SqliteConnection::connect_with(&options).await?;
-            migrate(&mut conn).await?;
-            conn.close().await?;
-            SqlitePoolOptions::new()
-                .max_connections(POOL_SIZE)
-                .connect_with(options)
-                .await?
-        };
-        if memory {
-            let mut conn = pool.acquire().await?;
-            migrate(&mut conn).await?;
-        }
-        Ok(SqliteStore { pool })
+    /// [`retry_busy`], errors that mean a damaged file naming it.
+    async fn retry<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        retry_busy(op).await.map_err(|e| match &self.file {
+            Some(file) => sqlite_damage(e, file),
+            None => e,
+        })
     }
 
     /// A write transaction holding the database's write lock.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-}
-
-/// Switch the file to WAL (persistent; a no-op when already done). This
-/// needs an exclusive lock that the busy timeout does not wait for, hence
-/// the caller's retries.
-async fn enable_wal(options: &SqliteConnectOptions) -> Result<(), StoreError> {
-    let mut conn = SqliteConnection::connect_with(options).await?;
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&mut conn)
-        .await?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
-            .fetch_one(&mut conn)
-            .await?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            // Another connection held the file; SQLite answers with the old mode.
-            return Err(StoreError::Db(sqlx::Error::Protocol(format!(
-                "could not switch the database to WAL mode (still `{mode}`)"
-            ))));
-        }
-    }
-    conn.close().await?;
-    Ok(())
-}
-
-/// Apply migrations under the write lock, so two processes opening a new
-/// file at once do not both create the tables.
-async fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    let mut attempt = 1;
-    loop {
-        let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            MIGRATOR.run_direct(&mut *tx).await?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        }
-        .await;
-        match result {
-            Err(e) if attempt < BUSY_ATTEMPTS && is_busy(&e) => {
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
     }
 }
 
@@ -503,17 +410,30 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn close(&self) {
+        // A connection the pool is still taking back may close after
+        // `close` returns; fold the log into the file before, so that the
+        // file holds everything whichever connection closes last.
+        if !self.read_only && self.file.is_some() {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await;
+        }
+        self.pool.close().await;
+    }
+
     async fn open_study(
         &self,
         name: &str,
         fingerprint: &str,
         spec_json: &str,
     ) -> Result<StudyRecord, StoreError> {
-        retry_busy(|| self.open_study_once(name, fingerprint, spec_json)).await
+        self.retry(|| self.open_study_once(name, fingerprint, spec_json))
+            .await
     }
 
     async fn find_study(&self, name: &str) -> Result<Option<StudyRecord>, StoreError> {
-        retry_busy(|| async {
+        self.retry(|| async {
             Ok(sqlx::query_as::<_, StudyRecord>(&format!(
                 "SELECT {STUDY_COLUMNS} FROM studies WHERE name = ?"
             ))
@@ -525,7 +445,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_studies(&self) -> Result<Vec<StudyRecord>, StoreError> {
-        retry_busy(|| async {
+        self.retry(|| async {
             Ok(sqlx::query_as::<_, StudyRecord>(&format!(
                 "SELECT {STUDY_COLUMNS} FROM studies ORDER BY name"
             ))
@@ -536,7 +456,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_study(&self, name: &str) -> Result<bool, StoreError> {
-        retry_busy(|| async {
+        self.retry(|| async {
             let done = sqlx::query("DELETE FROM studies WHERE name = ?")
                 .bind(name)
                 .execute(&self.pool)
@@ -551,7 +471,7 @@ impl Store for SqliteStore {
     }
 
     async fn trials_since(&self, study_id: i64, known: &Known) -> Result<Vec<Trial>, StoreError> {
-        retry_busy(|| async {
+        self.retry(|| async {
             let (mut trials, mut reports) = row::changed_queries::<Sqlite>(study_id, known)?;
             // One read transaction: both queries see the same snapshot.
             let mut tx = self.pool.begin().await?;
@@ -576,7 +496,8 @@ impl Store for SqliteStore {
         budget: u64,
         now_ms: i64,
     ) -> Result<Claim, StoreError> {
-        retry_busy(|| self.claim_once(study_id, worker, budget, now_ms)).await
+        self.retry(|| self.claim_once(study_id, worker, budget, now_ms))
+            .await
     }
 
     async fn set_params(
@@ -587,11 +508,12 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let params = encode_params(params)?;
         let attrs = encode_attrs(attrs);
-        retry_busy(|| self.set_params_once(trial_id, &params, &attrs)).await
+        self.retry(|| self.set_params_once(trial_id, &params, &attrs))
+            .await
     }
 
     async fn heartbeat(&self, trial_ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
-        retry_busy(|| self.heartbeat_once(trial_ids, now_ms)).await
+        self.retry(|| self.heartbeat_once(trial_ids, now_ms)).await
     }
 
     async fn report(
@@ -602,7 +524,8 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let step = to_i64("step", step)?;
         let values = encode_values(values);
-        retry_busy(|| self.report_once(trial_id, step, &values)).await
+        self.retry(|| self.report_once(trial_id, step, &values))
+            .await
     }
 
     async fn finish(
@@ -612,12 +535,13 @@ impl Store for SqliteStore {
         requeue: bool,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        retry_busy(|| self.finish_once(trial_id, outcome, requeue, now_ms)).await
+        self.retry(|| self.finish_once(trial_id, outcome, requeue, now_ms))
+            .await
     }
 
     async fn enqueue(&self, study_id: i64, params: &Params) -> Result<u64, StoreError> {
         let params = encode_params(params)?;
-        retry_busy(|| self.enqueue_once(study_id, &params)).await
+        self.retry(|| self.enqueue_once(study_id, &params)).await
     }
 
     async fn fail_stale(
@@ -628,7 +552,7 @@ impl Store for SqliteStore {
         retries: u32,
         is_dead: &(dyn for<'w> Fn(&'w str) -> bool + Send + Sync),
     ) -> Result<Recovered, StoreError> {
-        let running = retry_busy(|| async {
+        let running = self.retry(|| async {
             Ok(sqlx::query_as::<_, TrialRow>(&format!(
                 "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'RUNNING' ORDER BY number"
             ))
@@ -643,8 +567,9 @@ impl Store for SqliteStore {
                 continue;
             };
             let requeue = sweep_requeues(&row, retries);
-            if let Some(retry) =
-                retry_busy(|| self.fail_one(&row, &reason, requeue, now_ms)).await?
+            if let Some(retry) = self
+                .retry(|| self.fail_one(&row, &reason, requeue, now_ms))
+                .await?
             {
                 recovered.failed.push(row.trial_number());
                 recovered.requeued.extend(retry);
