@@ -69,6 +69,18 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
             "warning: the database cannot be reached ({error}); retrying for up to {}",
             humantime::format_duration(*retry_for)
         ),
+        // Visible while it lasts, without a line per attempt: attempts
+        // 2, 4, 8, ... are shown.
+        ConnectionEvent::Retrying {
+            error,
+            attempt,
+            elapsed,
+            retry_for,
+        } if attempt.is_power_of_two() => eprintln!(
+            "warning: still cannot reach the database ({error}); retrying for {} of up to {}",
+            humantime::format_duration(std::time::Duration::from_secs(elapsed.as_secs())),
+            humantime::format_duration(*retry_for)
+        ),
         ConnectionEvent::Restored { after } => eprintln!(
             "the database answers again (after {:.1} s)",
             after.as_secs_f64()
