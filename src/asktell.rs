@@ -322,7 +322,7 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
         let mut v = crate::export::trial_json(&me);
         v["pareto_optimal"] = json!(pareto_optimal);
         v["finished"] = json!(summary.finished);
-        v["budget"] = json!(study.spec().budget.trials);
+        v["budget"] = json!(summary.effective_budget(study.spec().budget.trials));
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let vals: Vec<String> = me
@@ -332,7 +332,7 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
             .collect();
         let state = me.state.as_str();
         println!(
-            "trial {} {}{}{} | finished {} of {}, Pareto set {}",
+            "trial {} {}{}{} | {}, Pareto set {}",
             me.number,
             match me.state {
                 TrialState::Complete => paint(state, Paint::Green),
@@ -349,8 +349,7 @@ pub async fn tell(args: TellArgs) -> Result<ExitCode> {
             } else {
                 ""
             },
-            summary.finished,
-            study.spec().budget.trials,
+            crate::util::finished_of(&summary, study.spec().budget.trials),
             summary.pareto.len()
         );
     }

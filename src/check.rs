@@ -11,18 +11,82 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use paretosearch_core::spec::RunnerSpec;
+use paretosearch_core::spec::{RunnerSpec, SpecError, NO_RUNNER};
 use paretosearch_core::{Direction, Distribution, Monotone, Param, StudySpec, TrialState};
 use serde_json::json;
 
 use crate::cli::CheckArgs;
 use crate::study;
 
-/// Validate the study file and print its plan.
+/// Validate the study file and print its plan. With `--json`, a mistake
+/// is printed on stdout too, as `{"ok": false, "file", "line", "column",
+/// "field", "message", "help", "study_file"}` (`null` where unknown),
+/// before the error goes on to stderr and exits as it would without
+/// `--json` (status 2 for a mistake in the file).
 pub async fn check(args: CheckArgs) -> Result<ExitCode> {
+    let json = args.json;
+    let file = args.study.study.clone();
+    let result = check_inner(args).await;
+    if let (true, Err(e)) = (json, &result) {
+        println!("{}", serde_json::to_string_pretty(&error_json(&file, e))?);
+    }
+    result
+}
+
+/// The JSON `check --json` prints for an error: located when it is a
+/// study-file mistake, else the file and the message alone.
+fn error_json(file: &Path, e: &anyhow::Error) -> serde_json::Value {
+    let spec_error = e.chain().find_map(|c| {
+        c.downcast_ref::<SpecError>().or_else(|| {
+            match c.downcast_ref::<paretosearch::EngineError>() {
+                Some(paretosearch::EngineError::Spec(s)) => Some(&**s),
+                _ => None,
+            }
+        })
+    });
+    let mut out = match spec_error {
+        Some(s) => json!({
+            "file": s.file,
+            "line": s.line,
+            "column": s.column,
+            "field": (!s.field.is_empty()).then_some(&s.field),
+            "message": s.message,
+            "help": s.help,
+        }),
+        None => {
+            let mut message = String::new();
+            for (i, cause) in e.chain().enumerate() {
+                let s = cause.to_string();
+                if i > 0 {
+                    if message.contains(&s) {
+                        continue;
+                    }
+                    message.push_str(": ");
+                }
+                message.push_str(&s);
+            }
+            json!({
+                "file": file,
+                "line": null,
+                "column": null,
+                "field": null,
+                "message": message,
+                "help": null,
+            })
+        }
+    };
+    out["ok"] = json!(false);
+    // The file checked (`file` is the one at fault: it may be a fragment).
+    out["study_file"] = json!(file);
+    out
+}
+
+async fn check_inner(args: CheckArgs) -> Result<ExitCode> {
     let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
     let spec = &prepared.spec;
-    paretosearch::registry().build(spec, spec.budget.workers)?;
+    if !no_runner(spec) {
+        paretosearch::registry().build(spec, spec.budget.workers)?;
+    }
     paretosearch::build_sampler(spec)?;
     let pruning = paretosearch::build_pruning(spec)?;
     let storage = stored(prepared.clone()).await?;
@@ -138,17 +202,11 @@ async fn stored(prepared: study::Prepared) -> Result<String> {
     // Refuses a space or objectives that no longer match, as `run` would.
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;
-    let finished = trials
-        .iter()
-        .filter(|t| t.state.is_finished() && t.counts_towards_budget())
-        .count();
-    let running = trials
-        .iter()
-        .filter(|t| t.state == TrialState::Running)
-        .count();
+    let summary = paretosearch::summarize(&trials, &loaded.spec.objectives);
     Ok(format!(
-        "{finished} of {} trials finished, {running} running; `run` resumes it",
-        loaded.spec.budget.trials
+        "{}, {} running; `run` resumes it",
+        crate::util::finished_of(&summary, loaded.spec.budget.trials),
+        summary.count(TrialState::Running)
     ))
 }
 
@@ -205,7 +263,15 @@ fn describe_param(p: &Param) -> String {
     s
 }
 
+/// A study without a `[runner]`: evaluated through ask and tell only.
+fn no_runner(spec: &StudySpec) -> bool {
+    matches!(&spec.runner, RunnerSpec::Other { kind, .. } if kind == NO_RUNNER)
+}
+
 fn describe_runner(spec: &StudySpec) -> String {
+    if no_runner(spec) {
+        return "none: trials are asked and told (`paretosearch ask`, `tell`); `run` needs a [runner]".into();
+    }
     match &spec.runner {
         RunnerSpec::Command(c) => format!(
             "command `{}`{}",

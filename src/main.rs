@@ -17,6 +17,7 @@ mod bench;
 mod check;
 mod cli;
 mod completions;
+mod eta;
 mod export;
 mod export_optuna;
 mod pick;

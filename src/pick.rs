@@ -5,7 +5,8 @@
 //! Candidates are the feasible COMPLETE trials that satisfy every
 //! `--where` condition. With `--best OBJECTIVE` the pick is the candidate
 //! best in that objective (ties go to the candidate that is Pareto-optimal
-//! among the candidates, then to the lower trial number). Without it, the
+//! among the candidates, then to the lower trial number: the rule of
+//! `status`'s best per objective, [`paretosearch::best_in`]). Without it, the
 //! pick is the **compromise** among the candidates' Pareto set: the one
 //! closest (Euclidean) to the ideal point after scaling every objective to
 //! [0, 1] over the candidates.
@@ -17,7 +18,7 @@ use paretosearch_core::{pareto, Direction, ParamValue, StudySpec, Trial, TrialSt
 use serde_json::json;
 
 use crate::cli::PickArgs;
-use crate::term::{paint, Paint};
+use crate::term::{paint, wrap, Paint};
 use crate::util::fmt_num;
 use crate::{study, BadInput};
 
@@ -185,7 +186,11 @@ pub fn choose<'a>(
     }
     let points: Vec<Vec<f64>> = cands.iter().map(|(_, p)| p.clone()).collect();
     let front = pareto::pareto_front(&points);
-    let on_front = |i: usize| front.contains(&i);
+    let mut on_front = vec![false; points.len()];
+    for &i in &front {
+        on_front[i] = true;
+    }
+    let numbers: Vec<u64> = cands.iter().map(|(t, _)| t.number).collect();
     let (index, rule) = match best {
         Some(name) => {
             let Some(k) = objectives.iter().position(|o| o.name == name) else {
@@ -194,14 +199,8 @@ pub fn choose<'a>(
                     objectives.names().join(", ")
                 ));
             };
-            let i = (0..cands.len())
-                .min_by(|&a, &b| {
-                    points[a][k]
-                        .total_cmp(&points[b][k])
-                        .then_with(|| on_front(b).cmp(&on_front(a)))
-                        .then_with(|| cands[a].0.number.cmp(&cands[b].0.number))
-                })
-                .expect("non-empty");
+            // The rule `status` names its best trials by.
+            let i = paretosearch::best_in(&points, &numbers, &on_front, k).expect("non-empty");
             let dir = match objectives.0[k].direction {
                 Direction::Minimize => "lowest",
                 Direction::Maximize => "highest",
@@ -286,7 +285,7 @@ pub async fn pick(args: PickArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let t = p.trial;
-    println!(
+    let head = format!(
         "{} trial {} (from {} candidate{}; rule: {})",
         paint("picked", Paint::Green),
         paint(&t.number.to_string(), Paint::Bold),
@@ -294,6 +293,7 @@ pub async fn pick(args: PickArgs) -> Result<ExitCode> {
         if p.candidates == 1 { "" } else { "s" },
         p.rule
     );
+    println!("{}", wrap(&head, 2));
     let mut table = crate::term::table();
     table.set_header(vec!["", "name", "value"]);
     for o in spec.objectives.iter() {
@@ -308,13 +308,19 @@ pub async fn pick(args: PickArgs) -> Result<ExitCode> {
         };
         table.add_row(vec!["parameter".to_string(), k.clone(), shown]);
     }
+    // The kind and name columns stay; long values wrap.
+    let left_out = crate::term::fit(&mut table, 2);
     println!("{table}");
+    if let Some(note) = crate::term::left_out_note(&left_out, "`paretosearch pick --json`") {
+        println!("{}", wrap(&note, 2));
+    }
     if let Some(out) = &args.out {
-        println!(
+        let line = format!(
             "wrote {} (run it with `paretosearch run {}`)",
             out.display(),
             out.display()
         );
+        println!("{}", wrap(&line, 2));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -92,10 +92,25 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     // Nothing left to run: say so rather than start workers that end at once.
     let (trials, summary) = study.summary().await?;
     if summary.finished as u64 >= budget {
+        // Never "13 of 12": more can have finished than this run's budget
+        // when an earlier `--trials` raised it.
+        let finished = if summary.finished as u64 == budget {
+            format!("{budget} of {budget} trials finished")
+        } else if args.trials.is_some() {
+            format!(
+                "{} trials finished, more than --trials {budget}",
+                summary.finished
+            )
+        } else {
+            format!(
+                "{} trials finished, more than the budget of {budget} in the file (an earlier --trials raised it)",
+                summary.finished
+            )
+        };
         println!(
-            "budget spent: {} of {budget} trials finished, nothing to run (fix: raise [budget] trials in {}, or pass --trials N with N > {budget})",
-            summary.finished,
-            args.study.study.display()
+            "budget spent: {finished}, nothing to run (fix: raise [budget] trials in {}, or pass --trials N with N > {})",
+            args.study.study.display(),
+            summary.finished
         );
         print_summary(&trials, study.spec(), &summary, 10);
         return Ok(ExitCode::SUCCESS);
@@ -143,14 +158,14 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
                 "stopped ({r}) after {:.1} s: {} of {} trials finished; `paretosearch run {}` resumes",
                 started.elapsed().as_secs_f64(),
                 summary.finished,
-                budget,
+                budget.max(summary.finished as u64),
                 args.study.study.display()
             ),
             None => println!(
                 "done in {:.1} s: {} of {} trials finished",
                 started.elapsed().as_secs_f64(),
                 summary.finished,
-                budget
+                budget.max(summary.finished as u64)
             ),
         }
         print_summary(&trials, study.spec(), &summary, 10);

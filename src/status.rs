@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
+use comfy_table::{Cell, CellAlignment};
 use paretosearch_core::{StudySpec, Trial, TrialState};
 use serde_json::json;
 
 use crate::cli::StatusArgs;
 use crate::study;
-use crate::util::{fmt_num, summarize, Summary};
+use crate::term::wrap;
+use crate::util::{finished_of, fmt_num, summarize, Summary};
 
 /// Print a study's status.
 pub async fn status(args: StatusArgs) -> Result<ExitCode> {
@@ -49,7 +50,8 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
         let out = json!({
             "study": loaded.spec.name,
             "storage": loaded.storage_url,
-            "budget": loaded.spec.budget.trials,
+            "budget": summary.effective_budget(loaded.spec.budget.trials),
+            "budget_in_file": loaded.spec.budget.trials,
             "finished": summary.finished,
             "counts": counts,
             "pruned": { "stopped_early": summary.stopped, "skipped_before_training": summary.skipped },
@@ -59,10 +61,13 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!(
-            "study `{}` ({}): {} of {} trials finished",
-            loaded.spec.name, loaded.storage_url, summary.finished, loaded.spec.budget.trials
+        let head = format!(
+            "study `{}` ({}): {}",
+            loaded.spec.name,
+            loaded.storage_url,
+            finished_of(&summary, loaded.spec.budget.trials)
         );
+        println!("{}", wrap(&head, 2));
         print_summary(&trials, &loaded.spec, &summary, usize::MAX);
     }
     Ok(ExitCode::SUCCESS)
@@ -88,7 +93,7 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
             _ => format!("{n} {s}"),
         })
         .collect();
-    println!(
+    let line = format!(
         "trials: {}",
         if counts.is_empty() {
             "none".into()
@@ -96,6 +101,7 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
             counts.join(", ")
         }
     );
+    println!("{}", wrap(&line, 2));
     if summary.pareto.is_empty() {
         println!("Pareto set: empty (no feasible COMPLETE trial yet)");
         return;
@@ -109,7 +115,7 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
             .unwrap_or(&0.0)
             .total_cmp(vb.first().unwrap_or(&0.0))
     });
-    println!(
+    let line = format!(
         "Pareto set: {} trial{}{}",
         pareto.len(),
         if pareto.len() == 1 { "" } else { "s" },
@@ -118,11 +124,8 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
             .map(|h| format!(" (hypervolume {} w.r.t. the observed nadir)", fmt_num(h)))
             .unwrap_or_default()
     );
-    let mut table = Table::new();
-    table.load_preset(UTF8_BORDERS_ONLY);
-    if let Some((w, _)) = terminal_width() {
-        table.set_width(w);
-    }
+    println!("{}", wrap(&line, 2));
+    let mut table = crate::term::table();
     let params: Vec<&str> = spec
         .space
         .params()
@@ -169,7 +172,12 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
         }));
         table.add_row(row);
     }
+    // `#` and the first objective stay; the last columns go first.
+    let left_out = crate::term::fit(&mut table, 2);
     println!("{table}");
+    if let Some(note) = crate::term::left_out_note(&left_out, "`paretosearch status --json`") {
+        println!("{}", wrap(&note, 2));
+    }
     if pareto.len() > max_rows {
         println!(
             "... {} more: `paretosearch status` shows all",
@@ -179,7 +187,7 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
     for (o, best) in spec.objectives.iter().zip(&summary.best) {
         if let Some(i) = best {
             let t = &trials[*i];
-            println!(
+            let line = format!(
                 "best {}: {} (trial {})",
                 o.name,
                 t.values
@@ -188,21 +196,7 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
                     .unwrap_or_default(),
                 t.number
             );
+            println!("{}", wrap(&line, 2));
         }
     }
-}
-
-fn terminal_width() -> Option<(u16, u16)> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        return None;
-    }
-    // SAFETY: TIOCGWINSZ fills a winsize struct.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
-            return Some((ws.ws_col, ws.ws_row));
-        }
-    }
-    None
 }

@@ -133,12 +133,12 @@ impl LoadedStudy {
         match self.store.find_study(&self.spec.name).await? {
             Some(rec) => {
                 if rec.fingerprint != self.spec.fingerprint() {
-                    return Err(StoreError::Incompatible {
-                        name: rec.name.clone(),
-                        stored: rec.fingerprint.clone(),
-                        given: self.spec.fingerprint(),
-                        help: "the study file's search space or objectives changed since the study was created; use a new study name, or delete the storage to start over".into(),
-                    }
+                    return Err(paretosearch::store::StoreError::incompatible(
+                        &rec.name,
+                        (&rec.fingerprint, &rec.spec_json),
+                        (&self.spec.fingerprint(), &self.spec.to_json().to_string()),
+                        paretosearch::store::INCOMPATIBLE_HELP,
+                    )
                     .into());
                 }
                 Ok(rec)

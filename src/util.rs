@@ -18,6 +18,22 @@ pub fn fmt_num(x: f64) -> String {
     }
 }
 
+/// `13 of 20 trials finished`, or, when the budget in force is larger than
+/// the study file's `[budget] trials` (`file_budget`) because `--trials`
+/// raised it, `13 of 14 trials finished (budget 12 in the file, raised to
+/// 14 by --trials)`. Never shows more trials finished than budgeted.
+pub fn finished_of(summary: &Summary, file_budget: u64) -> String {
+    let budget = summary.effective_budget(file_budget);
+    let finished = summary.finished;
+    if budget == file_budget {
+        format!("{finished} of {budget} trials finished")
+    } else {
+        format!(
+            "{finished} of {budget} trials finished (budget {file_budget} in the file, raised to {budget} by --trials)"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +43,23 @@ mod tests {
         assert_eq!(fmt_num(0.5), "0.5");
         assert_eq!(fmt_num(12.0), "12");
         assert_eq!(fmt_num(1e-5), "1.0000e-5");
+    }
+
+    #[test]
+    fn finished_never_exceeds_the_budget_shown() {
+        let mut s = Summary {
+            finished: 13,
+            ..Summary::default()
+        };
+        assert_eq!(
+            finished_of(&s, 12),
+            "13 of 13 trials finished (budget 12 in the file, raised to 13 by --trials)"
+        );
+        s.raised_budget = Some(14);
+        assert_eq!(
+            finished_of(&s, 12),
+            "13 of 14 trials finished (budget 12 in the file, raised to 14 by --trials)"
+        );
+        assert_eq!(finished_of(&s, 20), "13 of 20 trials finished");
     }
 }

@@ -221,10 +221,9 @@ pub fn page(input: &PageInput<'_>) -> String {
     ));
     let counts: Vec<String> = s.counts.iter().map(|(st, n)| format!("{n} {st}")).collect();
     h.push_str(&format!(
-        "<header><h1>{}</h1><div class=\"meta\">{} of {} trials finished ({}) · Pareto set: {} · hypervolume {} · storage <code>{}</code> · generated {}</div>{}</header>\n<main>\n",
+        "<header><h1>{}</h1><div class=\"meta\">{} ({}) · Pareto set: {} · hypervolume {} · storage <code>{}</code> · generated {}</div>{}</header>\n<main>\n",
         esc(&spec.name),
-        s.finished,
-        spec.budget.trials,
+        esc(&crate::util::finished_of(s, spec.budget.trials)),
         esc(&if counts.is_empty() { "none yet".to_string() } else { counts.join(", ") }),
         s.pareto.len(),
         s.hypervolume.map(fmt_num).unwrap_or_else(|| "-".into()),

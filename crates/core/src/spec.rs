@@ -53,12 +53,14 @@ use crate::objective::Objectives;
 use crate::space::SearchSpace;
 
 mod builder;
+mod diff;
 mod locate;
 mod parse;
 mod template;
 mod walk;
 
 pub use builder::{StudySpecBuilder, CODE_ORIGIN, NO_RUNNER};
+pub use diff::describe_changes;
 
 /// The most trials one process runs at once (`[budget] workers`,
 /// `--workers`, the engine's `Options::workers`): a slot per worker holds a

@@ -111,6 +111,15 @@ impl Study {
                 }
             };
             let mut attrs = proposal.attrs;
+            // A budget raised past the file's is recorded with the trials
+            // claimed under it, so that displays show the budget in force.
+            let budget = self.budget();
+            if budget > self.spec().budget.trials {
+                attrs.insert(
+                    crate::summary::RAISED_BUDGET_ATTR.into(),
+                    serde_json::json!(budget),
+                );
+            }
             let cheap = if needs_profile {
                 self.profile(&trial, &proposal.params).await
             } else {

@@ -108,5 +108,5 @@ pub use observer::Observer;
 pub use optimize::{Cancel, Objective, Optimized, Options, RunnerObjective, Stopped, Values};
 pub use registry::Registry;
 pub use study::{build_pruning, build_sampler, mask_url, Study};
-pub use summary::{summarize, Front, Summary};
+pub use summary::{best_in, summarize, Front, Summary, RAISED_BUDGET_ATTR};
 pub use worker::trial_seed;

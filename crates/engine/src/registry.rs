@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use paretosearch_core::spec::{RunnerSpec, SpecError};
+use paretosearch_core::spec::{RunnerSpec, SpecError, NO_RUNNER};
 use paretosearch_core::StudySpec;
 use paretosearch_runner::{BuiltinRunner, CommandRunner, Runner};
 
@@ -93,6 +93,15 @@ impl Registry {
                     .origin
                     .error_at(&["runner", "problem"], e.to_string(), None)),
             },
+            // No [runner] in the file (or none given to the builder): the
+            // study is evaluated elsewhere.
+            RunnerSpec::Other { kind, .. } if kind == NO_RUNNER && !self.kinds.contains_key(kind) => {
+                Err(spec.origin.error_at(
+                    &["runner"],
+                    "this study has no [runner]; add one or use ask/tell",
+                    Some("a [runner] table evaluates the trials `run` starts, e.g. kind = \"command\" and command = [\"python3\", \"train.py\", \"--lr\", \"{lr}\"]; without one, `paretosearch ask` hands out trials and `paretosearch tell` records them"),
+                ))
+            }
             RunnerSpec::Other { kind, options } => {
                 if let Some(factory) = self.kinds.get(kind) {
                     return factory(spec, options, workers);

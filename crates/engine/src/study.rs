@@ -130,12 +130,12 @@ impl Study {
                 });
             };
             if rec.fingerprint != spec.fingerprint() {
-                return Err(paretosearch_store::StoreError::Incompatible {
-                    name: rec.name.clone(),
-                    stored: rec.fingerprint.clone(),
-                    given: spec.fingerprint(),
-                    help: "the study file's search space or objectives changed since the study was created; use a new study name, or delete the storage to start over".into(),
-                }
+                return Err(paretosearch_store::StoreError::incompatible(
+                    &rec.name,
+                    (&rec.fingerprint, &rec.spec_json),
+                    (&spec.fingerprint(), &spec.to_json().to_string()),
+                    paretosearch_store::INCOMPATIBLE_HELP,
+                )
                 .into());
             }
             rec

@@ -27,12 +27,26 @@ pub struct Summary {
     /// PRUNED trials stopped while training (early stopping, or pruned by
     /// the user through `tell --state pruned`).
     pub stopped: usize,
+    /// The largest budget trials were claimed under when it was larger
+    /// than the study file's (see [`RAISED_BUDGET_ATTR`]).
+    pub raised_budget: Option<u64>,
 }
 
 impl Summary {
     /// How many trials are in `state`.
     pub fn count(&self, state: TrialState) -> usize {
         self.counts.get(&state).copied().unwrap_or(0)
+    }
+
+    /// The budget to show next to [`Summary::finished`] for a study file
+    /// whose `[budget] trials` is `file_budget`: the largest of it, the
+    /// budget recorded as raised ([`Summary::raised_budget`]) and the
+    /// finished trials themselves (a study raised before the raise was
+    /// recorded), so that it is never smaller than `finished`.
+    pub fn effective_budget(&self, file_budget: u64) -> u64 {
+        file_budget
+            .max(self.raised_budget.unwrap_or(0))
+            .max(self.finished as u64)
     }
 }
 
@@ -58,21 +72,56 @@ pub fn summarize(trials: &[Trial], objectives: &Objectives) -> Summary {
             s.finished += 1;
         }
     }
+    s.raised_budget = trials
+        .iter()
+        .filter_map(|t| t.attrs.get(RAISED_BUDGET_ATTR)?.as_u64())
+        .max();
     let feasible = feasible_points(trials, objectives);
+    let mut on_front = Vec::new();
     if let Some(front) = front_of(&feasible) {
         s.hypervolume = Some(front.hypervolume);
+        on_front = front.on_front;
         s.pareto = front.members;
     }
+    let points: Vec<Vec<f64>> = feasible.iter().map(|(_, p)| p.clone()).collect();
+    let numbers: Vec<u64> = feasible.iter().map(|&(i, _)| trials[i].number).collect();
     s.best = (0..objectives.len())
-        .map(|k| {
-            feasible
-                .iter()
-                .min_by(|a, b| a.1[k].total_cmp(&b.1[k]))
-                .map(|(i, _)| *i)
-        })
+        .map(|k| best_in(&points, &numbers, &on_front, k).map(|j| feasible[j].0))
         .collect();
     s
 }
+
+/// The best of `points` (minimised objective vectors) in objective `k`,
+/// as an index into `points`: the lowest value; among equal values the one
+/// that is Pareto-optimal among `points` (`on_front[i]`; shorter than
+/// `points` means `false` for the rest), then the lowest trial number
+/// (`numbers[i]`). `None` when `points` is empty.
+///
+/// This is the one rule of "best per objective": `status` (through
+/// [`summarize`]) and `pick --best` both apply it, so they name the same
+/// trial. A tie is broken towards the Pareto set because a trial tied for
+/// the best value but dominated is worse in some other objective than the
+/// one it ties with; among the tied trials there is always a Pareto-optimal
+/// one (whatever dominates it would be tied too), so the best trial of an
+/// objective is always in the Pareto set.
+pub fn best_in(points: &[Vec<f64>], numbers: &[u64], on_front: &[bool], k: usize) -> Option<usize> {
+    let front = |i: usize| on_front.get(i).copied().unwrap_or(false);
+    // `+ 0.0` turns -0.0 into 0.0: the two are the same value (a
+    // maximised 0 is minimised as -0.0).
+    (0..points.len()).min_by(|&a, &b| {
+        (points[a][k] + 0.0)
+            .total_cmp(&(points[b][k] + 0.0))
+            .then_with(|| front(b).cmp(&front(a)))
+            .then_with(|| numbers[a].cmp(&numbers[b]))
+    })
+}
+
+/// Trial attribute recording the budget a trial was claimed under when
+/// that budget was larger than the study file's `[budget] trials` (raised
+/// by `ask --trials`, `run --trials`, [`Options::budget`](crate::Options)
+/// or [`Study::set_budget`](crate::Study::set_budget)), so that displays
+/// can show the budget in force rather than a smaller one from the file.
+pub const RAISED_BUDGET_ATTR: &str = "raised_budget";
 
 /// The feasible COMPLETE trials (by index into the trial slice) with their
 /// minimised objective vectors: what the Pareto set is chosen from.
@@ -90,6 +139,8 @@ fn feasible_points(trials: &[Trial], objectives: &Objectives) -> Vec<(usize, Vec
 struct FrontOf {
     /// Indices into the trial slice, by number.
     members: Vec<usize>,
+    /// Whether each of `feasible` is in the front.
+    on_front: Vec<bool>,
     points: Vec<Vec<f64>>,
     reference: Vec<f64>,
     hypervolume: f64,
@@ -103,7 +154,12 @@ fn front_of(feasible: &[(usize, Vec<f64>)]) -> Option<FrontOf> {
     let idx = pareto::pareto_front(&all);
     let points: Vec<Vec<f64>> = idx.iter().map(|&i| all[i].clone()).collect();
     let reference = pareto::nadir_reference(&all);
+    let mut on_front = vec![false; feasible.len()];
+    for &i in &idx {
+        on_front[i] = true;
+    }
     Some(FrontOf {
+        on_front,
         members: idx.iter().map(|&i| feasible[i].0).collect(),
         hypervolume: pareto::hypervolume(&points, &reference),
         points,

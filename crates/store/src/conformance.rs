@@ -190,18 +190,27 @@ async fn study_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(b.spec_json, r#"{"v":2}"#);
     assert_eq!(store.find_study("s").await.unwrap(), Some(b.clone()));
 
-    match store.open_study("s", "fp-2", "{}").await {
-        Err(StoreError::Incompatible {
+    let e = store.open_study("s", "fp-2", "{}").await.unwrap_err();
+    let message = e.to_string();
+    match e {
+        StoreError::Incompatible {
             name,
             stored,
             given,
+            changes,
             help,
-        }) => {
+        } => {
             assert_eq!(
                 (name.as_str(), stored.as_str(), given.as_str()),
                 ("s", "fp-1", "fp-2")
             );
             assert_eq!(help, INCOMPATIBLE_HELP);
+            // Specs that say nothing of spaces: the fingerprints are named.
+            assert!(changes.is_empty(), "{changes:?}");
+            assert!(
+                message.contains("stored fingerprint fp-1, file gives fp-2"),
+                "{message}"
+            );
         }
         other => panic!("expected Incompatible, got {other:?}"),
     }
@@ -233,6 +242,23 @@ async fn study_lifecycle(store: Arc<dyn Store>) {
         matches!(store.claim(a.id, "w", 5, 0).await, Err(StoreError::NoSuchStudyId(id)) if id == a.id)
     );
     assert_eq!(store.list_studies().await.unwrap(), vec![c]);
+
+    // Specs with spaces: the change is named from the stored spec.
+    let space = |high: f64| {
+        format!(
+            r#"{{"search_space": [{{"name": "x", "distribution": {{"type": "float", "low": 0.0, "high": {high:?}, "log": false}}}}], "objectives": []}}"#
+        )
+    };
+    store
+        .open_study("spaced", "fp-a", &space(1.0))
+        .await
+        .unwrap();
+    match store.open_study("spaced", "fp-b", &space(2.0)).await {
+        Err(StoreError::Incompatible { changes, .. }) => {
+            assert_eq!(changes, vec!["parameter `x`: high 1.0 → 2.0".to_string()]);
+        }
+        other => panic!("expected Incompatible, got {other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------- claiming

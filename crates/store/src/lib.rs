@@ -177,7 +177,7 @@ pub enum StoreError {
         message: String,
     },
     /// The study exists with a different search space or objectives.
-    #[error("study `{name}` was created with a different search space or objectives (stored fingerprint {stored}, file gives {given}); {help}")]
+    #[error("study `{name}` was created with a different search space or objectives ({}); {help}", what_changed(.changes, .stored, .given))]
     Incompatible {
         /// Study name.
         name: String,
@@ -185,6 +185,10 @@ pub enum StoreError {
         stored: String,
         /// Fingerprint of the file.
         given: String,
+        /// What changed, one sentence each (``parameter `x9`: high 1.0 →
+        /// 2.0``, ``objective `f2` added``); empty when the stored spec
+        /// cannot tell (the message then names the fingerprints).
+        changes: Vec<String>,
         /// How to proceed.
         help: String,
     },
@@ -279,6 +283,35 @@ pub enum StoreError {
         /// Migrations this version knows.
         known: usize,
     },
+}
+
+impl StoreError {
+    /// [`StoreError::Incompatible`] for the study `name` stored with
+    /// fingerprint `stored` and spec JSON `stored_spec`, opened with
+    /// `given` and `given_spec`: the changes are worked out from the two
+    /// specs ([`describe_changes`](paretosearch_core::spec::describe_changes)).
+    pub fn incompatible(
+        name: &str,
+        (stored, stored_spec): (&str, &str),
+        (given, given_spec): (&str, &str),
+        help: &str,
+    ) -> StoreError {
+        StoreError::Incompatible {
+            name: name.to_string(),
+            stored: stored.to_string(),
+            given: given.to_string(),
+            changes: paretosearch_core::spec::describe_changes(stored_spec, given_spec),
+            help: help.to_string(),
+        }
+    }
+}
+
+fn what_changed(changes: &[String], stored: &str, given: &str) -> String {
+    if changes.is_empty() {
+        format!("stored fingerprint {stored}, file gives {given}")
+    } else {
+        changes.join("; ")
+    }
 }
 
 /// The help text of [`StoreError::Incompatible`].

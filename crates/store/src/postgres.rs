@@ -188,12 +188,12 @@ impl PgStore {
         .fetch_one(&mut *tx)
         .await?;
         if s.fingerprint != fingerprint {
-            return Err(StoreError::Incompatible {
-                name: name.to_string(),
-                stored: s.fingerprint,
-                given: fingerprint.to_string(),
-                help: INCOMPATIBLE_HELP.to_string(),
-            });
+            return Err(StoreError::incompatible(
+                name,
+                (&s.fingerprint, &s.spec_json),
+                (fingerprint, spec_json),
+                INCOMPATIBLE_HELP,
+            ));
         }
         sqlx::query("UPDATE studies SET spec_json = $1 WHERE id = $2")
             .bind(spec_json)

@@ -164,12 +164,12 @@ impl SqliteStore {
         .await?;
         let record = match found {
             Some(s) if s.fingerprint != fingerprint => {
-                return Err(StoreError::Incompatible {
-                    name: name.to_string(),
-                    stored: s.fingerprint,
-                    given: fingerprint.to_string(),
-                    help: INCOMPATIBLE_HELP.to_string(),
-                })
+                return Err(StoreError::incompatible(
+                    name,
+                    (&s.fingerprint, &s.spec_json),
+                    (fingerprint, spec_json),
+                    INCOMPATIBLE_HELP,
+                ))
             }
             Some(s) => {
                 sqlx::query("UPDATE studies SET spec_json = ? WHERE id = ?")

@@ -21,7 +21,7 @@ use toml_edit::Document;
 
 use super::locate::Source;
 use super::walk::Tab;
-use super::{SpecError, SpecOrigin, StudySpec};
+use super::{RunnerSpec, SpecError, SpecOrigin, StudySpec, NO_RUNNER};
 
 mod helpers;
 mod objectives;
@@ -82,14 +82,15 @@ pub(crate) fn parse_spec(
     let (space, fragments) = search_space::parse_search_space(&root, file, load)?;
     let sampler = tables::parse_sampler(&root)?;
     let pruner = tables::parse_pruner(&root)?;
-    let runner = runner::parse_runner(
-        &root.require(
-            "runner",
-            "add a [runner] table, e.g. kind = \"command\" and command = [\"python3\", \"train.py\", \"--lr\", \"{lr}\"]",
-        )?,
-        &space,
-        file,
-    )?;
+    // Without a [runner] the study is evaluated elsewhere (ask and tell);
+    // `run` refuses it (the runner registry names the fix).
+    let runner = match root.get("runner") {
+        Some(f) => runner::parse_runner(&f, &space, file)?,
+        None => RunnerSpec::Other {
+            kind: NO_RUNNER.into(),
+            options: toml::Table::new(),
+        },
+    };
     let budget = tables::parse_budget(&root)?;
 
     Ok(StudySpec {
