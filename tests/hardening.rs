@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ps, text, write};
+use common::{ps, text, write, zdt_space};
 
 /// A ZDT1 study on the built-in runner, with `space` as its search space
 /// and `extra` appended (more tables).
@@ -43,13 +43,6 @@ problem = "zdt1"
 trials = 3
 {extra}"#
     )
-}
-
-/// Ten unit variables, as ZDT1 takes them.
-fn zdt_space() -> String {
-    (0..10)
-        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
-        .collect()
 }
 
 /// `check` and `run` both refuse `file` with exit 2, name it with a line

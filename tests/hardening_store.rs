@@ -26,9 +26,7 @@ use distributed_common::Worker;
 
 /// A 10-variable ZDT1 study, evaluated in-process.
 fn study_file(dir: &Path, name: &str, trials: u64, storage: Option<&str>) -> PathBuf {
-    let vars: String = (0..10)
-        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
-        .collect();
+    let vars: String = common::zdt_space();
     let storage = storage
         .map(|s| format!("storage = \"{s}\"\n"))
         .unwrap_or_default();

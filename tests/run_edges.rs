@@ -7,9 +7,7 @@ mod common;
 use common::{ps, text, write};
 
 fn zdt1(trials: u64) -> String {
-    let space: String = (0..10)
-        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
-        .collect();
+    let space: String = common::zdt_space();
     format!(
         "[study]\nname = \"edges\"\n\n[[objectives]]\nname = \"f1\"\ndirection = \"minimize\"\n\n[[objectives]]\nname = \"f2\"\ndirection = \"minimize\"\n\n[search_space]\n{space}\n[runner]\nkind = \"builtin\"\nproblem = \"zdt1\"\n\n[budget]\ntrials = {trials}\n"
     )

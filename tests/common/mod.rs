@@ -83,3 +83,10 @@ pub fn example_studies() -> tempfile::TempDir {
     );
     dir
 }
+
+/// `[search_space]` lines of ZDT1's ten unit variables `x0 .. x9`.
+pub fn zdt_space() -> String {
+    (0..10)
+        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
+        .collect()
+}
