@@ -52,7 +52,7 @@ pub mod view;
 
 pub use error::CoreError;
 pub use objective::{Constraint, Direction, Objective, Objectives};
-pub use reason::{Cause, FailKind, PruneReason, PruneRule};
+pub use reason::{Cause, FailKind, PruneReason, PruneRule, FORECAST_ATTR};
 pub use space::{Condition, Distribution, Monotone, Param, ParamValue, Params, SearchSpace};
 pub use spec::StudySpec;
 pub use trial::{Intermediate, Trial, TrialOutcome, TrialState};

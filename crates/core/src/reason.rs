@@ -129,7 +129,16 @@ pub struct PruneReason {
     pub rule: PruneRule,
     /// What it saw (`dominated at step 3 by trial 12 ...`).
     pub detail: String,
+    /// The forecast the rule stopped the trial on, stored with the trial in
+    /// its [`FORECAST_ATTR`] attribute (never as its values): `{"step",
+    /// "horizon", "level", "p_matters", "objectives": {name: {"mean", "lo",
+    /// "hi"}}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<serde_json::Value>,
 }
+
+/// The trial attribute holding the forecast a PRUNED trial was stopped on.
+pub const FORECAST_ATTR: &str = "forecast";
 
 impl PruneReason {
     /// A reason of `rule` saying `detail`.
@@ -137,7 +146,14 @@ impl PruneReason {
         PruneReason {
             rule,
             detail: detail.into(),
+            forecast: None,
         }
+    }
+
+    /// The same reason with the forecast it was decided on.
+    pub fn with_forecast(mut self, forecast: serde_json::Value) -> PruneReason {
+        self.forecast = Some(forecast);
+        self
     }
 }
 

@@ -258,6 +258,9 @@ impl Trial {
             TrialOutcome::Complete(v) => self.values = v,
             TrialOutcome::Pruned { values, reason, .. } => {
                 self.values = values;
+                if let Some(f) = reason.forecast {
+                    self.attrs.insert(crate::reason::FORECAST_ATTR.into(), f);
+                }
                 self.reason = Some(reason.detail);
             }
             TrialOutcome::Fail { reason, .. } => self.reason = Some(reason),

@@ -81,6 +81,7 @@ pub use paretosearch_core::StudyView;
 
 mod brackets;
 mod dominated;
+pub mod forecast;
 mod hyperband;
 mod median;
 mod mo_asha;

@@ -476,7 +476,8 @@ async fn only_failures_are_requeued(store: Arc<dyn Store>) {
         reason: paretosearch_core::PruneReason::new(
             paretosearch_core::PruneRule::Dominated,
             "dominated at step 7",
-        ),
+        )
+        .with_forecast(serde_json::json!({"step": 7, "objectives": {"acc": {"mean": 0.4}}})),
     };
     store.finish(t.id, &pruned, false, 6).await.unwrap();
     let got = trial(&store, s, 0).await;
@@ -491,6 +492,11 @@ async fn only_failures_are_requeued(store: Arc<dyn Store>) {
     assert_eq!(
         got.attrs.get(crate::row::PRUNED_STEP_ATTR),
         Some(&serde_json::Value::from(7))
+    );
+    assert_eq!(
+        got.attrs[paretosearch_core::FORECAST_ATTR]["objectives"]["acc"]["mean"],
+        0.4,
+        "the forecast is stored with the trial, not as its values"
     );
 }
 

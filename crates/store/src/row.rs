@@ -264,6 +264,9 @@ impl Finish {
                 if let Some(step) = step {
                     attrs.insert(PRUNED_STEP_ATTR.into(), Value::from(*step));
                 }
+                if let Some(f) = &reason.forecast {
+                    attrs.insert(paretosearch_core::FORECAST_ATTR.into(), f.clone());
+                }
                 (encode_values(values), Some(reason.detail.clone()))
             }
             TrialOutcome::Fail { reason, .. } => ("{}".to_string(), Some(reason.clone())),
