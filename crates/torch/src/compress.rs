@@ -1,7 +1,8 @@
 //! Compression of a trained network: structured neuron/channel pruning,
 //! low-rank factorisation, unstructured magnitude pruning, 2:4
-//! semi-structured pruning, k-bit per-channel quantisation and fp16/bf16
-//! casting.
+//! semi-structured pruning, low-bit quantisation (k-bit integers and the
+//! fp8/fp6/fp4 formats of [`crate::lowbit`], per channel or in blocks) and
+//! fp16/bf16 casting.
 //!
 //! The methods compose in a fixed order, the one that keeps each step
 //! meaningful: first the structural ones, which change shapes
@@ -11,16 +12,24 @@
 //! number formats ([`quantize`], [`cast`]), applied last to the fine-tuned
 //! weights (post-training quantisation).
 //!
-//! Quantisation is simulated: weights are rounded to the k-bit grid of
-//! their output channel and kept as floats, so the accuracy is that of the
-//! quantised model while `size_bytes` counts the packed k-bit values plus
-//! one 32-bit scale per channel. The grid is symmetric (`-q..=q` with
-//! `q = 2^(k-1) - 1`), so zero stays exactly zero and pruned weights stay
-//! pruned.
+//! Quantisation is simulated: weights are rounded to their format (see
+//! [`crate::lowbit`] for the exact rounding and the scales) and kept as
+//! floats, so the accuracy is that of the quantised model while
+//! `size_bytes` counts the packed codes plus the block or channel scales.
+//! Zero stays exactly zero in every format, so pruned weights stay pruned.
+//!
+//! Fine-tuning (`finetune_epochs`) runs between the masks and the number
+//! formats: masks are re-applied after every optimiser step, and when the
+//! trial quantises, the fine-tuning is quantisation-aware
+//! ([`CompressSpec::start_qat`]): the forward pass sees the weights in the
+//! trial's format, the gradient passes straight through to the latent
+//! full-precision weights, and the final rounding is the same function the
+//! forward pass used.
 
 use tch::{Device, Kind, Tensor};
 
 use crate::error::TorchError;
+use crate::lowbit::QuantSpec;
 use crate::model::{Layer, Linear, Net, WeightFormat};
 use crate::params::ParamReader;
 
@@ -48,8 +57,9 @@ pub struct CompressSpec {
     pub semi_structured: bool,
     /// Fraction of each weight tensor zeroed by magnitude (`sparsity`).
     pub sparsity: f64,
-    /// Bits per weight, 2..=8; `None` (or 32) = not quantised (`quant_bits`).
-    pub quant_bits: Option<u32>,
+    /// The low-bit format (`quant_format`, `quant_bits`, `quant_block`,
+    /// `quant_scale`); `None` = not quantised.
+    pub quant: Option<QuantSpec>,
     /// Float format (`cast`: fp32, fp16, bf16).
     pub cast: Cast,
     /// Fine-tuning epochs after pruning (`finetune_epochs`).
@@ -59,19 +69,12 @@ pub struct CompressSpec {
 impl CompressSpec {
     /// Read the compression parameters (all optional; defaults compress nothing).
     pub fn from_params(r: &ParamReader<'_>) -> Result<CompressSpec, TorchError> {
-        let bits = r.int("quant_bits", 32, 2, 32)?;
-        if bits > 8 && bits != 16 && bits != 32 {
-            return Err(TorchError::param(
-                "quant_bits",
-                format!("{bits} bits: use 2..=8 (quantised) or 32 (not quantised)"),
-            ));
-        }
         Ok(CompressSpec {
             prune_ratio: r.float("prune_ratio", 0.0, 0.0, 0.95)?,
             rank_ratio: r.float("rank_ratio", 1.0, 0.01, 1.0)?,
             semi_structured: r.bool("semi_structured", false)?,
             sparsity: r.float("sparsity", 0.0, 0.0, 0.99)?,
-            quant_bits: if bits <= 8 { Some(bits as u32) } else { None },
+            quant: QuantSpec::from_params(r)?,
             cast: match r
                 .choice("cast", "fp32", &["fp32", "fp16", "bf16"])?
                 .as_str()
@@ -114,13 +117,32 @@ impl CompressSpec {
         Ok(())
     }
 
+    /// Make the fine-tuning quantisation-aware: every weight's forward pass
+    /// uses its values in the trial's format (straight-through gradient)
+    /// until [`CompressSpec::apply_formats`] rounds them for good. A no-op
+    /// when the trial does not quantise.
+    pub fn start_qat(&self, net: &mut Net) {
+        if let Some(q) = self.quant {
+            for layer in &mut net.layers {
+                if let Some((_, fmt)) = layer.weight_mut() {
+                    fmt.fake_quant = Some(q);
+                }
+            }
+        }
+    }
+
     /// Apply the number formats (after fine-tuning). `real_cast` stores the
     /// tensors in the 16-bit kind (on GPUs); otherwise values are rounded
     /// to it and kept as 32-bit floats for CPU kernels.
     pub fn apply_formats(&self, net: &mut Net, real_cast: bool) {
         tch::no_grad(|| {
-            if let Some(bits) = self.quant_bits {
-                quantize(net, bits);
+            for layer in &mut net.layers {
+                if let Some((_, fmt)) = layer.weight_mut() {
+                    fmt.fake_quant = None;
+                }
+            }
+            if let Some(q) = &self.quant {
+                quantize(net, q);
             }
             match self.cast {
                 Cast::Fp32 => {}
@@ -326,30 +348,21 @@ pub fn magnitude_tensor(w: &mut Tensor, fmt: &mut WeightFormat, sparsity: f64) {
     }
 }
 
-/// Round every weight tensor to a symmetric `bits`-bit grid per output
-/// channel: `scale = max|w| / (2^(bits-1) - 1)`, `w = round(w / scale) * scale`.
-/// Each channel then holds at most `2^bits - 1` distinct values.
-pub fn quantize(net: &mut Net, bits: u32) {
+/// Round every weight tensor to the low-bit format `q` (values kept as
+/// floats; see [`crate::lowbit`]).
+pub fn quantize(net: &mut Net, q: &QuantSpec) {
     for layer in &mut net.layers {
         if let Some((w, fmt)) = layer.weight_mut() {
-            quantize_tensor(w, fmt, bits);
+            quantize_tensor(w, fmt, q);
         }
     }
 }
 
-/// Per-output-channel symmetric quantisation of one weight tensor.
-pub fn quantize_tensor(w: &mut Tensor, fmt: &mut WeightFormat, bits: u32) {
-    let qmax = ((1i64 << (bits - 1)) - 1) as f64;
-    {
-        let rows = w.size()[0];
-        let flat = w.detach().to_kind(Kind::Float).reshape([rows, -1]);
-        let scale = flat.abs().amax([1], true).clamp_min(1e-12) / qmax;
-        let q = (&flat / &scale).round().clamp(-qmax, qmax) * &scale;
-        let _ = w
-            .f_copy_(&q.reshape(w.size()).to_kind(w.kind()))
-            .map(|_| ());
-        fmt.quant_bits = Some(bits);
-    }
+/// Quantisation of one weight tensor, in place.
+pub fn quantize_tensor(w: &mut Tensor, fmt: &mut WeightFormat, q: &QuantSpec) {
+    let values = q.fake_quantize(&w.detach());
+    let _ = w.f_copy_(&values.to_kind(w.kind())).map(|_| ());
+    fmt.quant = Some(*q);
 }
 
 /// Cast every tensor to `kind` (fp16/bf16). With `real = false` the values
@@ -478,7 +491,12 @@ mod tests {
         for bits in [2u32, 3, 4, 8] {
             let mut n = net("cnn", &[("channels", ParamValue::Int(6))], &[1, 8, 8]);
             let before = n.cost().size_bytes;
-            tch::no_grad(|| quantize(&mut n, bits));
+            let q = crate::lowbit::QuantSpec {
+                format: crate::lowbit::ElemFormat::Int(bits),
+                block: crate::lowbit::QuantBlock::Channel,
+                scale: crate::lowbit::ScaleFormat::Fp32,
+            };
+            tch::no_grad(|| quantize(&mut n, &q));
             for w in weights(&n) {
                 let flat = w.reshape([w.size()[0], -1]);
                 for r in 0..flat.size()[0] {

@@ -56,7 +56,10 @@
 //! | `rank_ratio` | low-rank factorisation of linear layers (1 = off) | 1 |
 //! | `semi_structured` | 2:4 pruning | false |
 //! | `sparsity` | unstructured magnitude pruning fraction | 0 |
-//! | `quant_bits` | per-channel weight quantisation, 2..=8 (32 = off) | 32 |
+//! | `quant_format` | int, fp8_e4m3, fp8_e5m2, fp6_e3m2, fp6_e2m3, fp4_e2m1 ([`lowbit`]) | int |
+//! | `quant_bits` | bits of the int format, 2..=8 (32 = off; an error with a float format) | 32 |
+//! | `quant_block` | weights sharing a scale: channel, 16, 32, 64 | channel |
+//! | `quant_scale` | scale storage: fp32, e8m0 (MX), e4m3 (NVFP4) | fp32 (channel), e8m0 (blocks) |
 //! | `cast` | fp32, fp16, bf16 storage | fp32 |
 //! | `finetune_epochs` | fine-tuning after pruning | 0 |
 //! | `finetune_lr` | fine-tuning learning rate | lr / 10 |
@@ -112,6 +115,7 @@ pub mod compress;
 pub mod data;
 pub mod energy;
 pub mod error;
+pub mod lowbit;
 pub mod measure;
 pub mod model;
 pub mod options;

@@ -21,6 +21,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use crate::error::TorchError;
+use crate::lowbit::QuantSpec;
 use crate::params::ParamReader;
 
 /// Non-linearity between layers.
@@ -76,8 +77,12 @@ pub struct WeightFormat {
     /// The mask follows the 2:4 pattern (stored as 2 values + 2-bit
     /// indices per group of 4).
     pub semi_structured: bool,
-    /// Per-output-channel symmetric quantisation to this many bits.
-    pub quant_bits: Option<u32>,
+    /// The low-bit format the weight is stored in (values already rounded to it).
+    pub quant: Option<QuantSpec>,
+    /// Quantisation-aware fine-tuning: the forward pass uses the weight's
+    /// values in this format, the gradient reaches the latent full-precision
+    /// weight unchanged (straight-through estimator).
+    pub fake_quant: Option<QuantSpec>,
 }
 
 impl WeightFormat {
@@ -85,7 +90,8 @@ impl WeightFormat {
         WeightFormat {
             mask: self.mask.as_ref().map(|m| m.copy()),
             semi_structured: self.semi_structured,
-            quant_bits: self.quant_bits,
+            quant: self.quant,
+            fake_quant: self.fake_quant,
         }
     }
 }
@@ -352,10 +358,11 @@ impl Net {
                 Layer::Linear(l) => {
                     let h = if h.dim() > 2 { h.flatten(1, -1) } else { h };
                     let h = cast(&h, compute);
-                    h.linear(&cast(&l.w, compute), l.b.as_ref().map(|b| cast(b, compute)))
+                    let w = effective_weight(&l.w, &l.fmt);
+                    h.linear(&cast(&w, compute), l.b.as_ref().map(|b| cast(b, compute)))
                 }
                 Layer::Conv(c) => cast(&h, compute).conv2d(
-                    &cast(&c.w, compute),
+                    &cast(&effective_weight(&c.w, &c.fmt), compute),
                     c.b.as_ref().map(|b| cast(b, compute)),
                     [1, 1],
                     [c.padding, c.padding],
@@ -470,6 +477,19 @@ impl Net {
     }
 }
 
+/// The weight the forward pass uses: under quantisation-aware fine-tuning
+/// `w + (q(w) - w).detach()`, whose value is the quantised weight and whose
+/// gradient is the identity (straight-through estimator); else `w` itself.
+pub fn effective_weight(w: &Tensor, fmt: &WeightFormat) -> Tensor {
+    match &fmt.fake_quant {
+        Some(q) => {
+            let delta = tch::no_grad(|| q.fake_quantize(w) - w);
+            w + delta.detach()
+        }
+        None => w.shallow_clone(),
+    }
+}
+
 /// Bits to store one weight tensor in its format; adds to params counts.
 pub(crate) fn weight_bits(
     w: &Tensor,
@@ -480,12 +500,11 @@ pub(crate) fn weight_bits(
     let n = w.numel() as i64;
     let channels = w.size()[0];
     cost.params += n;
-    let value_bits = fmt.quant_bits.map(|b| b as i64).unwrap_or(float_bits);
-    let scales = if fmt.quant_bits.is_some() {
-        channels * 32
-    } else {
-        0
-    };
+    let value_bits = fmt
+        .quant
+        .map(|q| q.format.bits() as i64)
+        .unwrap_or(float_bits);
+    let scales = fmt.quant.map(|q| q.scale_bits(&w.size())).unwrap_or(0);
     let packed = match &fmt.mask {
         Some(m) => {
             let nnz = m.count_nonzero(None::<i64>).int64_value(&[]);

@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 use paretosearch_core::spec::{did_you_mean, SpecError, SpecOrigin};
 use paretosearch_core::{Distribution, Objectives, ParamValue, Params, SearchSpace};
 
+use crate::compress::CompressSpec;
 use crate::data::DatasetSource;
+use crate::error::TorchError;
 use crate::measure::LatencySpec;
+use crate::params::ParamReader;
 
 /// What a trial does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,12 +132,15 @@ pub const TRAIN_PARAMS: [&str; 8] = [
     "finetune_lr",
 ];
 /// Compression parameter names.
-pub const COMPRESS_PARAMS: [&str; 7] = [
+pub const COMPRESS_PARAMS: [&str; 10] = [
     "prune_ratio",
     "rank_ratio",
     "semi_structured",
     "sparsity",
     "quant_bits",
+    "quant_format",
+    "quant_block",
+    "quant_scale",
     "cast",
     "finetune_epochs",
 ];
@@ -418,12 +424,20 @@ impl TorchOptions {
                     Some(&help),
                 ));
             }
-            let script_ok = ["sparsity", "semi_structured", "quant_bits", "cast"];
+            let script_ok = [
+                "sparsity",
+                "semi_structured",
+                "quant_bits",
+                "quant_format",
+                "quant_block",
+                "quant_scale",
+                "cast",
+            ];
             if opts.torchscript.is_some() && !script_ok.contains(&p.name.as_str()) {
                 return Err(origin.key_error_at(
                     &["search_space", &p.name],
                     format!("a TorchScript module cannot be changed by `{}`", p.name),
-                    Some("search sparsity, semi_structured, quant_bits and cast only"),
+                    Some("search sparsity, semi_structured, the quant_* parameters and cast only"),
                 ));
             }
             if opts.task == Task::Compress && ARCH_PARAMS.contains(&p.name.as_str()) {
@@ -447,6 +461,7 @@ impl TorchOptions {
                 ));
             }
         }
+        check_quant(&opts, origin, space)?;
         for (i, o) in objectives.iter().enumerate() {
             let index = i.to_string();
             if !OBJECTIVES.contains(&o.name.as_str()) {
@@ -480,6 +495,63 @@ impl TorchOptions {
         }
         Ok(opts)
     }
+}
+
+/// The fixed compression parameters must read (the error names the table
+/// and key), and `quant_bits` may be searched beside a float
+/// `quant_format` only when it is conditional on `quant_format = "int"`.
+fn check_quant(
+    opts: &TorchOptions,
+    origin: &SpecOrigin,
+    space: &SearchSpace,
+) -> Result<(), SpecError> {
+    for (table, params) in [("params", &opts.defaults), ("base", &opts.base)] {
+        let empty = Params::new();
+        if let Err(TorchError::Param { name, message }) =
+            CompressSpec::from_params(&ParamReader::new(params, &empty))
+        {
+            let key = if params.contains_key(&name) {
+                format!("{table}.{name}")
+            } else {
+                table.to_string()
+            };
+            return Err(error_at(
+                origin,
+                &key,
+                message,
+                Some("fix or remove the value"),
+            ));
+        }
+    }
+    let Some(bits) = space.params().iter().find(|p| p.name == "quant_bits") else {
+        return Ok(());
+    };
+    let is_float = |v: &ParamValue| matches!(v, ParamValue::Str(s) if s != "int");
+    let float_format = match space.params().iter().find(|p| p.name == "quant_format") {
+        Some(p) => match &p.distribution {
+            Distribution::Categorical { choices } => choices.iter().any(is_float),
+            _ => false,
+        },
+        None => opts
+            .defaults
+            .get("quant_format")
+            .or(opts.base.get("quant_format"))
+            .is_some_and(is_float),
+    };
+    let only_int = bits.when.iter().any(|c| {
+        c.parent == "quant_format"
+            && c.values
+                .iter()
+                .all(|v| matches!(v, ParamValue::Str(s) if s == "int"))
+    });
+    if float_format && !only_int {
+        return Err(origin.key_error_at(
+            &["search_space", "quant_bits"],
+            "quant_bits applies to quant_format = \"int\"; the float formats fix their own bits",
+            Some("make it conditional: when = { quant_format = \"int\" }"),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_dataset(

@@ -123,8 +123,8 @@ impl ScriptModel {
                 if spec.sparsity > 0.0 {
                     magnitude_tensor(&mut w, &mut fmt, spec.sparsity);
                 }
-                if let Some(bits) = spec.quant_bits {
-                    quantize_tensor(&mut w, &mut fmt, bits);
+                if let Some(q) = &spec.quant {
+                    quantize_tensor(&mut w, &mut fmt, q);
                 }
                 formats.push((p, fmt));
             }

@@ -104,7 +104,11 @@ const OBJ: [&str; 3] = ["accuracy", "latency_ms", "size_bytes"];
 
 #[test]
 fn shipped_studies_parse_and_build_runners() {
-    for name in ["quickstart.toml", "compress-digits-cnn.toml"] {
+    for name in [
+        "quickstart.toml",
+        "compress-digits-cnn.toml",
+        "lowbit-formats.toml",
+    ] {
         let file = repo().join("studies").join(name);
         let text = std::fs::read_to_string(&file).unwrap();
         let spec = parse(&text, &file).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -384,6 +388,37 @@ async fn torchscript_modules_are_compressed_by_weight_value_methods() {
     .await;
     assert!(small["size_bytes"] * 4.0 < plain["size_bytes"], "{small:?}");
     assert!(small["accuracy"].is_finite() && small["latency_ms"] > 0.0);
+    // fp4 e2m1 in blocks of 32 with e8m0 scales, by hand: 4 bits a weight,
+    // 8 bits a block ([32, 64]: 2 blocks a row; [10, 32]: 1), fp32 biases.
+    let fp4 = run(vec![
+        ("quant_format", ParamValue::Str("fp4_e2m1".into())),
+        ("quant_block", ParamValue::Int(32)),
+    ])
+    .await;
+    let bits = 2048 * 4 + 32 * 2 * 8 + 320 * 4 + 10 * 8 + 42 * 32;
+    assert_eq!(fp4["size_bytes"], (bits / 8) as f64);
+    assert!(fp4["accuracy"].is_finite());
+    // quant_bits beside a float format: refused where it is written.
+    let both = "quant_format = { type = \"categorical\", choices = [\"int\", \"fp8_e4m3\"] }\nquant_bits = { type = \"int\", low = 2, high = 8 }";
+    let e = build(&runner, both, &OBJ).err().unwrap();
+    assert!(
+        e.field.contains("quant_bits") && e.to_string().contains("conditional"),
+        "{e}"
+    );
+    let cond = "quant_format = { type = \"categorical\", choices = [\"int\", \"fp8_e4m3\"] }\nquant_bits = { type = \"int\", low = 2, high = 8, when = { quant_format = \"int\" } }";
+    assert!(build(&runner, cond, &OBJ).is_ok());
+    let fixed = format!("{runner}\n[runner.params]\nquant_format = \"fp6_e2m3\"\nquant_bits = 6");
+    let e = build(
+        &fixed,
+        "sparsity = { type = \"float\", low = 0.0, high = 0.5 }",
+        &OBJ,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.field.contains("params.quant_bits") && e.line.is_some(),
+        "{e}"
+    );
     let e = build(
         &runner,
         "prune_ratio = { type = \"float\", low = 0.0, high = 0.5 }",
