@@ -30,8 +30,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::error::TorchError;
 use crate::lowbit::QuantSpec;
-use crate::model::{Layer, Linear, Net, WeightFormat};
+use crate::model::{Layer, Linear, ModelCost, Net, WeightFormat};
 use crate::params::ParamReader;
+use crate::train::Trainable;
 
 /// Float format of the stored model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +151,50 @@ impl CompressSpec {
                 Cast::Bf16 => cast(net, Kind::BFloat16, real_cast),
             }
         });
+    }
+}
+
+/// A model a trial compresses: the built-in [`Net`] or a TorchScript
+/// module ([`crate::script::ScriptNet`]). The trial calls, in order,
+/// `apply_masks_and_structure`, then (when fine-tuning) `start_qat` and
+/// the training loop, then `apply_formats`.
+pub trait Compressible: Trainable {
+    /// Structural steps and pruning masks (kept through fine-tuning).
+    fn apply_masks_and_structure(&mut self, spec: &CompressSpec) -> Result<(), TorchError>;
+    /// Make the coming fine-tuning quantisation-aware (no-op without quantisation).
+    fn start_qat(&mut self, spec: &CompressSpec);
+    /// Round to the number formats for good (ends quantisation-aware mode).
+    fn apply_formats(&mut self, spec: &CompressSpec, real_cast: bool) -> Result<(), TorchError>;
+    /// Logits for a batch, evaluation mode.
+    fn infer(&self, x: &Tensor) -> Tensor;
+    /// Parameters, MACs (0 where unknown) and packed size.
+    fn model_cost(&self) -> ModelCost;
+    /// Shape of one input sample.
+    fn sample_shape(&self) -> &[i64];
+}
+
+impl Compressible for Net {
+    fn apply_masks_and_structure(&mut self, spec: &CompressSpec) -> Result<(), TorchError> {
+        if spec.has_structural() {
+            spec.apply_structural(self)?;
+        }
+        Ok(())
+    }
+    fn start_qat(&mut self, spec: &CompressSpec) {
+        spec.start_qat(self);
+    }
+    fn apply_formats(&mut self, spec: &CompressSpec, real_cast: bool) -> Result<(), TorchError> {
+        spec.apply_formats(self, real_cast);
+        Ok(())
+    }
+    fn infer(&self, x: &Tensor) -> Tensor {
+        self.forward(x, false, None)
+    }
+    fn model_cost(&self) -> ModelCost {
+        self.cost()
+    }
+    fn sample_shape(&self) -> &[i64] {
+        &self.sample_shape
     }
 }
 

@@ -61,7 +61,7 @@
 //! | `quant_block` | weights sharing a scale: channel, 16, 32, 64 | channel |
 //! | `quant_scale` | scale storage: fp32, e8m0 (MX), e4m3 (NVFP4) | fp32 (channel), e8m0 (blocks) |
 //! | `cast` | fp32, fp16, bf16 storage | fp32 |
-//! | `finetune_epochs` | fine-tuning after pruning | 0 |
+//! | `finetune_epochs` | fine-tuning after pruning/quantisation (masks kept; quantisation-aware with a straight-through estimator) | 0 |
 //! | `finetune_lr` | fine-tuning learning rate | lr / 10 |
 //!
 //! With `task = "train"` compression parameters apply after training too,
@@ -75,7 +75,8 @@
 //! `task` (train | compress), `dataset` ("digits", `{ kind = "mnist" |
 //! "fashion-mnist" | "cifar10", dir = ... }`, `{ kind = "csv", path = ...,
 //! label = ... }`), `model` (mlp | cnn | `{ kind = "torchscript", path =
-//! ... }`, compress only), `device` (auto | cpu | cuda | cuda:N), `epochs`
+//! ... }`: trained from its current weights with `task = "train"`,
+//! compressed and fine-tuned with either task; see [`script`]), `device` (auto | cpu | cuda | cuda:N), `epochs`
 //! (10), `valid_fraction` (0.2), `limit` (rows), `threads` (per trial;
 //! default cores / workers, see [`TorchRunner::set_workers`]),
 //! `trials_per_gpu` (1), `latency_batch` (1), `latency_warmup` (10),
@@ -94,8 +95,8 @@
 //! cheap ones on an untrained network of the same structure.
 //!
 //! Where NVIDIA's NVML is present (see [`energy`]): `energy_joules`, the
-//! GPU energy of the trial's training (and fine-tuning; 0 for a TorchScript
-//! module, which is not trained), read from the GPU's cumulative energy
+//! GPU energy of the trial's training and fine-tuning (0 when the trial
+//! trains nothing), read from the GPU's cumulative energy
 //! counter around it; and `inference_energy_joules`, the energy of one
 //! latency batch (`latency_batch` samples), read around the timed latency
 //! passes (warm-up excluded) and divided by their count. Asking for either

@@ -315,13 +315,6 @@ impl TorchOptions {
             }
             Some(v) => return Err(err("model", format!("unknown model `{v}`"), model_help)),
         };
-        if torchscript.is_some() && task != Task::Compress {
-            return Err(err(
-                "model",
-                "a TorchScript module can only be compressed, not trained".into(),
-                "set task = \"compress\"",
-            ));
-        }
         let valid_fraction = match table.get("valid_fraction") {
             None => 0.2,
             Some(v) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
@@ -424,21 +417,24 @@ impl TorchOptions {
                     Some(&help),
                 ));
             }
-            let script_ok = [
-                "sparsity",
-                "semi_structured",
-                "quant_bits",
-                "quant_format",
-                "quant_block",
-                "quant_scale",
-                "cast",
-            ];
-            if opts.torchscript.is_some() && !script_ok.contains(&p.name.as_str()) {
-                return Err(origin.key_error_at(
-                    &["search_space", &p.name],
-                    format!("a TorchScript module cannot be changed by `{}`", p.name),
-                    Some("search sparsity, semi_structured, the quant_* parameters and cast only"),
-                ));
+            if opts.torchscript.is_some() {
+                let name = p.name.as_str();
+                let why = if ARCH_PARAMS.contains(&name) {
+                    Some("its architecture is fixed by its code")
+                } else if name == "prune_ratio" || name == "rank_ratio" {
+                    Some("structured pruning and low-rank factorisation change layer shapes its code fixes")
+                } else if name == "precision" {
+                    Some("mixed precision needs the built-in models' layers; the module trains in fp32")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(origin.key_error_at(
+                        &["search_space", &p.name],
+                        format!("a TorchScript module cannot be changed by `{name}`: {why}"),
+                        Some("search training parameters, finetune_epochs/finetune_lr, sparsity, semi_structured, the quant_* parameters and cast"),
+                    ));
+                }
             }
             if opts.task == Task::Compress && ARCH_PARAMS.contains(&p.name.as_str()) {
                 return Err(origin.key_error_at(

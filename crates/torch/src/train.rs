@@ -1,6 +1,14 @@
 //! Training and evaluation: optimisers, learning-rate schedules, label
 //! smoothing, mixed precision, per-epoch validation.
 //!
+//! One loop trains every model: the built-in [`Net`] and a user's
+//! TorchScript module ([`crate::script::ScriptNet`]) both implement
+//! [`Trainable`], whose hooks keep compression in place while training:
+//! `before_step` runs between the backward pass and the optimiser step
+//! (where a TorchScript module under quantisation-aware fine-tuning puts
+//! its latent full-precision weights back), `after_step` re-applies the
+//! pruning masks.
+//!
 //! The whole dataset sits on the training device; each epoch draws a
 //! permutation from a ChaCha generator seeded with the trial seed and
 //! slices it into batches, so the order of batches is reproducible across
@@ -20,6 +28,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
+
+use tch::nn::VarStore;
 
 use crate::data::{Dataset, Split};
 use crate::error::TorchError;
@@ -165,7 +175,7 @@ impl TrainSpec {
         })
     }
 
-    fn optimizer(&self, net: &Net) -> Result<nn::Optimizer, TorchError> {
+    fn optimizer<M: Trainable + ?Sized>(&self, net: &M) -> Result<nn::Optimizer, TorchError> {
         let vs = net.var_store();
         Ok(match self.optimizer {
             OptimizerKind::Sgd => nn::Sgd {
@@ -178,6 +188,45 @@ impl TrainSpec {
             OptimizerKind::Adam => nn::adam(0.9, 0.999, self.weight_decay).build(vs, self.lr)?,
             OptimizerKind::AdamW => nn::adamw(0.9, 0.999, self.weight_decay).build(vs, self.lr)?,
         })
+    }
+}
+
+/// A model the training loop can train.
+pub trait Trainable {
+    /// The device its tensors live on.
+    fn device(&self) -> Device;
+    /// The trainable tensors (for the optimiser).
+    fn var_store(&self) -> &VarStore;
+    /// Logits (float) for a batch, in training or evaluation mode; `amp`
+    /// is the mixed-precision kind (only where [`Trainable::mixed_precision`]).
+    fn forward_mode(&mut self, x: &Tensor, train: bool, amp: Option<Kind>) -> Tensor;
+    /// Can it run its layers in a 16-bit kind while its weights stay fp32?
+    fn mixed_precision(&self) -> bool {
+        true
+    }
+    /// Reset per-run randomness (dropout masks) from the trial seed.
+    fn prepare(&mut self, _seed: u64) {}
+    /// Between the backward pass and the optimiser step.
+    fn before_step(&mut self) {}
+    /// After every optimiser step (re-apply pruning masks).
+    fn after_step(&mut self) {}
+}
+
+impl Trainable for Net {
+    fn device(&self) -> Device {
+        Net::device(self)
+    }
+    fn var_store(&self) -> &VarStore {
+        Net::var_store(self)
+    }
+    fn forward_mode(&mut self, x: &Tensor, train: bool, amp: Option<Kind>) -> Tensor {
+        self.forward(x, train, amp)
+    }
+    fn prepare(&mut self, seed: u64) {
+        self.seed_dropout(seed);
+    }
+    fn after_step(&mut self) {
+        self.apply_masks();
     }
 }
 
@@ -257,8 +306,8 @@ pub fn evaluate_with(
 /// Train `net` on `data.train`, validating on `data.valid` after every
 /// epoch and asking `on_epoch` whether to go on. `cancelled` is polled
 /// between batches. Masks of pruned weights are re-applied after each step.
-pub fn train(
-    net: &mut Net,
+pub fn train<M: Trainable + ?Sized>(
+    net: &mut M,
     data: &Split,
     spec: &TrainSpec,
     seed: u64,
@@ -278,11 +327,13 @@ pub fn train(
                 .into(),
         ));
     }
-    net.seed_dropout(seed);
-    let has_masks = net
-        .layers
-        .iter_mut()
-        .any(|l| l.weight_mut().is_some_and(|(_, f)| f.mask.is_some()));
+    if amp.is_some() && !net.mixed_precision() {
+        return Err(TorchError::Unsupported(
+            "mixed precision (precision = bf16 or fp16) is for the built-in models; a TorchScript module trains in fp32"
+                .into(),
+        ));
+    }
+    net.prepare(seed);
     let mut opt = spec.optimizer(net)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_7a1e);
     let n = data.train.len();
@@ -309,7 +360,7 @@ pub fn train(
             let x = data.train.x.index_select(0, &idx);
             let y = data.train.y.index_select(0, &idx);
             opt.set_lr(spec.lr * spec.schedule.factor(step as f64 / total_steps));
-            let logits = net.forward(&x, true, amp);
+            let logits = net.forward_mode(&x, true, amp);
             let loss = logits.cross_entropy_loss::<Tensor>(
                 &y,
                 None,
@@ -320,6 +371,7 @@ pub fn train(
             if spec.precision == Precision::Fp16 {
                 opt.zero_grad();
                 (&loss * loss_scale).backward();
+                net.before_step();
                 let finite = net.var_store().trainable_variables().iter().all(|v| {
                     let g = v.grad();
                     !g.defined() || g.isfinite().all().int64_value(&[]) != 0
@@ -344,11 +396,12 @@ pub fn train(
                     clean_steps = 0;
                 }
             } else {
-                opt.backward_step(&loss);
+                opt.zero_grad();
+                loss.backward();
+                net.before_step();
+                opt.step();
             }
-            if has_masks {
-                net.apply_masks();
-            }
+            net.after_step();
             loss_sum += loss.detach() * len as f64;
             start += len;
             step += 1;
@@ -368,7 +421,9 @@ pub fn train(
                 loss: train_loss,
             });
         }
-        let (loss, accuracy) = evaluate(net, &data.valid, eval_batch);
+        let (loss, accuracy) = evaluate_with(&data.valid, eval_batch, &mut |x| {
+            net.forward_mode(x, false, None)
+        });
         let report = EpochReport {
             epoch,
             train_loss,

@@ -17,6 +17,8 @@
 
 mod bridge;
 mod devices;
+#[cfg(test)]
+mod finetune_tests;
 mod pipeline;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,8 @@
 //! The steps of one trial on its device: build and train the network (or
-//! take the compress task's base model), compress and fine-tune it, then
-//! measure the study's objectives; and the cheap objectives alone for
-//! `profile`.
+//! take the compress task's base model, or load the user's TorchScript
+//! module and train it or not), compress and fine-tune it, then measure the
+//! study's objectives; and the cheap objectives alone for `profile`. One
+//! generic path ([`Inner::run_trial`]) serves every [`Compressible`] model.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,16 +13,15 @@ use tch::Device;
 
 use super::weights::{save, weights_file};
 use super::Inner;
-use crate::compress::CompressSpec;
+use crate::compress::{CompressSpec, Compressible};
 use crate::data::Split;
 use crate::energy;
 use crate::error::TorchError;
-use crate::measure::{measure_latency, measure_latency_energy_with, measure_latency_with};
+use crate::measure::{measure_latency_energy_with, measure_latency_with};
 use crate::model::{ModelSpec, Net};
 use crate::options::{Task, CHEAP_OBJECTIVES};
 use crate::params::ParamReader;
-use crate::script::CompressedScript;
-use crate::train::{evaluate, evaluate_with, train, Control, EpochReport, TrainSpec};
+use crate::train::{evaluate_with, train, Control, EpochReport, TrainSpec};
 
 pub(super) enum TrialEnd {
     Complete(BTreeMap<String, f64>),
@@ -32,10 +32,17 @@ pub(super) enum TrialEnd {
     },
 }
 
+/// How [`Inner::run_trial`] ended: stopped by the pruner, or done with
+/// the compressed model and its values.
+pub(super) enum Finished<M> {
+    Stopped(TrialEnd),
+    Done(M, BTreeMap<String, f64>),
+}
+
 pub(super) type Progress<'a> = dyn FnMut(u64, &EpochReport) -> Control + 'a;
 
 impl Inner {
-    fn data_on(&self, device: Device) -> Split {
+    pub(super) fn data_on(&self, device: Device) -> Split {
         let d = self.data.lock().expect("data lock");
         if device == Device::Cpu {
             d.shallow_clone()
@@ -49,7 +56,7 @@ impl Inner {
     }
 
     /// The base model of the compress task, trained on first use.
-    fn base_model(
+    pub(super) fn base_model(
         &self,
         device: Device,
         data: &Split,
@@ -92,22 +99,28 @@ impl Inner {
         ))
     }
 
-    fn cheap_values(
+    fn cheap_values<M: Compressible>(
         &self,
-        net: &Net,
+        net: &M,
         values: &mut BTreeMap<String, f64>,
     ) -> Result<(), TorchError> {
-        let cost = net.cost();
+        let cost = net.model_cost();
         values.insert("params".into(), cost.params as f64);
         values.insert("nonzero_params".into(), cost.nonzero_params as f64);
         values.insert("size_bytes".into(), cost.size_bytes as f64);
-        values.insert("macs".into(), cost.macs as f64);
+        if self.script.is_none() {
+            values.insert("macs".into(), cost.macs as f64);
+        }
+        let device = net.device();
         if self.wants("inference_energy_joules") {
-            self.latency_energy(net.device(), &net.sample_shape, values, &mut |x| {
-                let _ = net.forward(x, false, None);
+            self.latency_energy(device, net.sample_shape(), values, &mut |x| {
+                let _ = net.infer(x);
             })?;
         } else if self.wants("latency_ms") || self.wants("throughput") {
-            let ms = measure_latency(net, &self.opts.latency);
+            let ms =
+                measure_latency_with(device, net.sample_shape(), &self.opts.latency, &mut |x| {
+                    let _ = net.infer(x);
+                });
             self.insert_latency(ms, values);
         }
         Ok(())
@@ -184,100 +197,27 @@ impl Inner {
         cancelled: &dyn Fn() -> bool,
         save_to: Option<&Path>,
     ) -> Result<TrialEnd, TorchError> {
-        let r = ParamReader::new(&job.params, &self.defaults);
-        let compress = CompressSpec::from_params(&r)?;
         let data = self.data_on(device);
+        let train_first = self.opts.task == Task::Train;
         if let Some(script) = &self.script {
-            let model = script.compress(&compress, device)?;
-            let (loss, accuracy) = evaluate_with(&data.valid, self.opts.eval_batch, &mut |x| {
-                model
-                    .forward(x)
-                    .expect("the module ran on this data when the study was read")
-            });
-            let mut values: BTreeMap<String, f64> = [
-                ("accuracy".to_string(), accuracy),
-                ("loss".to_string(), loss),
-                ("train_seconds".to_string(), 0.0),
-            ]
-            .into();
-            if self.wants("energy_joules") {
-                // Nothing is trained: a TorchScript module is only compressed.
-                values.insert("energy_joules".into(), 0.0);
-            }
-            self.script_cheap_values(&model, device, &mut values)?;
-            return Ok(TrialEnd::Complete(values));
+            let net = script.load(device)?;
+            return Ok(
+                match self.run_trial(net, job, &data, train_first, progress, cancelled)? {
+                    Finished::Stopped(end) => end,
+                    Finished::Done(_, values) => TrialEnd::Complete(values),
+                },
+            );
         }
-        let stopped = |rep: &EpochReport, step: u64, reason: String| TrialEnd::Stopped {
-            values: [
-                ("accuracy".to_string(), rep.accuracy),
-                ("loss".to_string(), rep.loss),
-            ]
-            .into(),
-            step,
-            reason,
+        let net = if train_first {
+            self.build(&job.params, job.seed, device)?
+        } else {
+            self.base_model(device, &data, cancelled)?
         };
-        let mut seconds = 0.0;
-        let mut joules = 0.0;
-        let mut offset = 0u64;
-        let mut net = match self.opts.task {
-            Task::Train => {
-                let ts = TrainSpec::from_params(&r, self.opts.epochs)?;
-                let mut net = self.build(&job.params, job.seed, device)?;
-                let res = self.with_energy(device, &mut joules, || {
-                    train(
-                        &mut net,
-                        &data,
-                        &ts,
-                        job.seed,
-                        self.opts.eval_batch,
-                        cancelled,
-                        &mut |rep| progress(rep.epoch, rep),
-                    )
-                })?;
-                seconds += res.seconds;
-                if let (Some(reason), Some(last)) = (res.stopped, res.last) {
-                    return Ok(stopped(&last, last.epoch, reason));
-                }
-                offset = ts.epochs as u64;
-                net
-            }
-            Task::Compress => self.base_model(device, &data, cancelled)?,
-        };
-        if compress.has_structural() {
-            compress.apply_structural(&mut net)?;
-        }
-        if compress.finetune_epochs > 0 {
-            let mut ft = TrainSpec::from_params(&r, compress.finetune_epochs)?;
-            ft.epochs = compress.finetune_epochs;
-            ft.lr = r.float("finetune_lr", ft.lr / 10.0, 1e-8, 10.0)?;
-            let res = self.with_energy(device, &mut joules, || {
-                train(
-                    &mut net,
-                    &data,
-                    &ft,
-                    job.seed ^ 0xf1e7,
-                    self.opts.eval_batch,
-                    cancelled,
-                    &mut |rep| progress(offset + rep.epoch, rep),
-                )
-            })?;
-            seconds += res.seconds;
-            if let (Some(reason), Some(last)) = (res.stopped, res.last) {
-                return Ok(stopped(&last, offset + last.epoch, reason));
-            }
-        }
-        compress.apply_formats(&mut net, device.is_cuda());
-        let (loss, accuracy) = evaluate(&net, &data.valid, self.opts.eval_batch);
-        let mut values: BTreeMap<String, f64> = [
-            ("accuracy".to_string(), accuracy),
-            ("loss".to_string(), loss),
-            ("train_seconds".to_string(), seconds),
-        ]
-        .into();
-        if self.wants("energy_joules") {
-            values.insert("energy_joules".into(), joules);
-        }
-        self.cheap_values(&net, &mut values)?;
+        let (net, values) =
+            match self.run_trial(net, job, &data, train_first, progress, cancelled)? {
+                Finished::Stopped(end) => return Ok(end),
+                Finished::Done(net, values) => (net, values),
+            };
         let target = save_to.map(Path::to_path_buf).or_else(|| {
             Some(weights_file(
                 self.opts.save_weights_dir.as_ref()?,
@@ -291,28 +231,88 @@ impl Inner {
         Ok(TrialEnd::Complete(values))
     }
 
-    fn script_cheap_values(
+    /// Train (when `train_first`), compress, fine-tune and measure one model.
+    pub(super) fn run_trial<M: Compressible>(
         &self,
-        model: &CompressedScript,
-        device: Device,
-        values: &mut BTreeMap<String, f64>,
-    ) -> Result<(), TorchError> {
-        let cost = model.cost();
-        values.insert("params".into(), cost.params as f64);
-        values.insert("nonzero_params".into(), cost.nonzero_params as f64);
-        values.insert("size_bytes".into(), cost.size_bytes as f64);
-        if self.wants("inference_energy_joules") {
-            self.latency_energy(device, &self.sample_shape, values, &mut |x| {
-                let _ = model.forward(x);
+        mut net: M,
+        job: &Job,
+        data: &Split,
+        train_first: bool,
+        progress: &mut Progress<'_>,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Finished<M>, TorchError> {
+        let r = ParamReader::new(&job.params, &self.defaults);
+        let compress = CompressSpec::from_params(&r)?;
+        let device = net.device();
+        let stopped = |rep: &EpochReport, step: u64, reason: String| {
+            Finished::Stopped(TrialEnd::Stopped {
+                values: [
+                    ("accuracy".to_string(), rep.accuracy),
+                    ("loss".to_string(), rep.loss),
+                ]
+                .into(),
+                step,
+                reason,
+            })
+        };
+        let mut seconds = 0.0;
+        let mut joules = 0.0;
+        let mut offset = 0u64;
+        if train_first {
+            let ts = TrainSpec::from_params(&r, self.opts.epochs)?;
+            let res = self.with_energy(device, &mut joules, || {
+                train(
+                    &mut net,
+                    data,
+                    &ts,
+                    job.seed,
+                    self.opts.eval_batch,
+                    cancelled,
+                    &mut |rep| progress(rep.epoch, rep),
+                )
             })?;
-        } else if self.wants("latency_ms") || self.wants("throughput") {
-            let ms =
-                measure_latency_with(device, &self.sample_shape, &self.opts.latency, &mut |x| {
-                    let _ = model.forward(x);
-                });
-            self.insert_latency(ms, values);
+            seconds += res.seconds;
+            if let (Some(reason), Some(last)) = (res.stopped, res.last) {
+                return Ok(stopped(&last, last.epoch, reason));
+            }
+            offset = ts.epochs as u64;
         }
-        Ok(())
+        net.apply_masks_and_structure(&compress)?;
+        if compress.finetune_epochs > 0 {
+            let mut ft = TrainSpec::from_params(&r, compress.finetune_epochs)?;
+            ft.epochs = compress.finetune_epochs;
+            ft.lr = r.float("finetune_lr", ft.lr / 10.0, 1e-8, 10.0)?;
+            net.start_qat(&compress);
+            let res = self.with_energy(device, &mut joules, || {
+                train(
+                    &mut net,
+                    data,
+                    &ft,
+                    job.seed ^ 0xf1e7,
+                    self.opts.eval_batch,
+                    cancelled,
+                    &mut |rep| progress(offset + rep.epoch, rep),
+                )
+            })?;
+            seconds += res.seconds;
+            if let (Some(reason), Some(last)) = (res.stopped, res.last) {
+                return Ok(stopped(&last, offset + last.epoch, reason));
+            }
+        }
+        net.apply_formats(&compress, device.is_cuda())?;
+        let (loss, accuracy) =
+            evaluate_with(&data.valid, self.opts.eval_batch, &mut |x| net.infer(x));
+        let mut values: BTreeMap<String, f64> = [
+            ("accuracy".to_string(), accuracy),
+            ("loss".to_string(), loss),
+            ("train_seconds".to_string(), seconds),
+        ]
+        .into();
+        if self.wants("energy_joules") {
+            values.insert("energy_joules".into(), joules);
+        }
+        self.cheap_values(&net, &mut values)?;
+        Ok(Finished::Done(net, values))
     }
 
     pub(super) fn profile(
@@ -322,23 +322,23 @@ impl Inner {
     ) -> Result<BTreeMap<String, f64>, TorchError> {
         let r = ParamReader::new(&job.params, &self.defaults);
         let compress = CompressSpec::from_params(&r)?;
-        if let Some(script) = &self.script {
-            let mut values = BTreeMap::new();
-            self.script_cheap_values(&script.compress(&compress, device)?, device, &mut values)?;
-            return Ok(values);
-        }
-        // The compress task's base has the architecture of the defaults.
-        let arch = match self.opts.task {
-            Task::Train => &job.params,
-            Task::Compress => &self.defaults,
-        };
-        let mut net = self.build(arch, job.seed, device)?;
-        if compress.has_structural() {
-            compress.apply_structural(&mut net)?;
-        }
-        compress.apply_formats(&mut net, device.is_cuda());
         let mut values = BTreeMap::new();
-        self.cheap_values(&net, &mut values)?;
+        if let Some(script) = &self.script {
+            let mut net = script.load(device)?;
+            net.apply_masks_and_structure(&compress)?;
+            net.apply_formats(&compress, device.is_cuda())?;
+            self.cheap_values(&net, &mut values)?;
+        } else {
+            // The compress task's base has the architecture of the defaults.
+            let arch = match self.opts.task {
+                Task::Train => &job.params,
+                Task::Compress => &self.defaults,
+            };
+            let mut net = self.build(arch, job.seed, device)?;
+            net.apply_masks_and_structure(&compress)?;
+            Compressible::apply_formats(&mut net, &compress, device.is_cuda())?;
+            self.cheap_values(&net, &mut values)?;
+        }
         values.retain(|k, _| CHEAP_OBJECTIVES.contains(&k.as_str()));
         Ok(values)
     }

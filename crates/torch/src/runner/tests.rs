@@ -56,14 +56,18 @@ fn study(runner: &str, space: &str, objectives: &[&str]) -> String {
     s
 }
 
-fn build(runner: &str, space: &str, objectives: &[&str]) -> Result<TorchRunner, SpecError> {
+pub(super) fn build(
+    runner: &str,
+    space: &str,
+    objectives: &[&str],
+) -> Result<TorchRunner, SpecError> {
     let file = std::env::temp_dir().join("paretosearch-torch-test.toml");
     let r = runner_from(&parse(&study(runner, space, objectives), &file)?)?;
     r.set_workers(2);
     Ok(r)
 }
 
-fn job(params: &[(&str, ParamValue)], objectives: &[&str]) -> Job {
+pub(super) fn job(params: &[(&str, ParamValue)], objectives: &[&str]) -> Job {
     Job {
         study: "t".into(),
         trial: 0,
@@ -99,8 +103,8 @@ impl Reporter for StopAt {
     }
 }
 
-const SMALL: &str = "dataset = \"digits\"\ndevice = \"cpu\"\nepochs = 3\nlimit = 500\nlatency_repeats = 5\nlatency_warmup = 2";
-const OBJ: [&str; 3] = ["accuracy", "latency_ms", "size_bytes"];
+pub(super) const SMALL: &str = "dataset = \"digits\"\ndevice = \"cpu\"\nepochs = 3\nlimit = 500\nlatency_repeats = 5\nlatency_warmup = 2";
+pub(super) const OBJ: [&str; 3] = ["accuracy", "latency_ms", "size_bytes"];
 
 #[test]
 fn shipped_studies_parse_and_build_runners() {
