@@ -6,7 +6,8 @@
 #      against both SQLite and PostgreSQL included,
 #   4. builds and tests everything but the torch crate with libtorch out of
 #      reach (`--no-default-features`, LIBTORCH pointing nowhere),
-#   5. runs the library examples.
+#   5. runs the library examples,
+#   6. runs the browser tests of report and serve (scripts/browser-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +31,6 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 cargo run --locked --quiet --example zdt_closure
 cargo run --locked --quiet --example ask_tell -- "$(mktemp -d)/ask-tell.db"
 cargo run --locked --quiet --example tch_mlp
+
+# report and serve in headless Chromium; screenshots in target/browser-test/.
+scripts/browser-test.sh

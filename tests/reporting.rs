@@ -306,20 +306,45 @@ fn report_is_one_self_contained_page() {
     ] {
         assert!(!lower.contains(bad), "the page references `{bad}`");
     }
-    assert_eq!(lower.matches("<svg").count(), 3, "figures are inline");
-    // The Pareto table: one row per Pareto-optimal trial.
-    let table = &html[html.find("id=\"pareto-table\"").unwrap()..];
-    let table = &table[..table.find("</table>").unwrap()];
-    assert_eq!(table.matches("<tr data-trial=").count(), k);
-    // Every trial, with its state, reason and log tail.
-    assert_eq!(
-        html.matches("<details class=\"trial\"").count(),
-        trials.len()
-    );
+    // The study is embedded as JSON the page's script draws from.
+    let data = embedded_data(&html);
+    let study = &data["study"];
+    let rows = study["trials"].as_array().unwrap();
+    assert_eq!(rows.len(), trials.len());
     for t in trials {
-        assert!(html.contains(&format!("id=\"trial-{}\"", t["number"])));
+        assert!(rows
+            .iter()
+            .any(|r| r["n"] == t["number"] && r["s"] == t["state"]));
     }
-    assert!(html.contains("log-line-of-"), "log tails are included");
+    assert_eq!(study["pareto"].as_array().unwrap().len(), k);
+    assert_eq!(
+        study["pareto"],
+        status["pareto"]
+            .as_array()
+            .map(|a| serde_json::json!(a.iter().map(|t| t["number"].clone()).collect::<Vec<_>>()))
+            .unwrap()
+    );
+    assert!(
+        rows.iter().any(|r| r["log"]
+            .as_str()
+            .is_some_and(|l| l.contains("log-line-of-"))),
+        "log tails are included"
+    );
+    assert!(
+        rows.iter().all(|r| r["k"].is_string()),
+        "every trial has a kind"
+    );
+    if trials.iter().any(|t| t["state"] == "FAIL") {
+        let failed = rows.iter().find(|r| r["s"] == "FAIL").unwrap();
+        assert_eq!(failed["k"], "failed");
+        assert!(
+            failed["reason"].as_str().unwrap().contains("exit"),
+            "the failure reason is shown"
+        );
+    }
+    // The charting library and the application are inline.
+    assert!(html.contains("Apache ECharts") || html.contains("echarts"));
+    assert!(html.contains("PS.start()"));
     // The same trials as an Optuna journal: one study, one op per trial.
     let journal = dir.path().join("journal.log");
     let o = ps(&[
@@ -343,10 +368,14 @@ fn report_is_one_self_contained_page() {
     assert_eq!(ops[0]["directions"], serde_json::json!([1, 2]));
     let complete = trials.iter().filter(|t| t["state"] == "COMPLETE").count();
     assert_eq!(ops.iter().filter(|o| o["state"] == 1).count(), complete);
-    if trials.iter().any(|t| t["state"] == "FAIL") {
-        assert!(html.contains("<span class=\"state fail\">FAIL</span>"));
-        assert!(html.contains("exit"), "the failure reason is shown");
-    }
+}
+
+/// The JSON document a report embeds.
+fn embedded_data(html: &str) -> Value {
+    let start = "<script type=\"application/json\" id=\"ps-data\">";
+    let from = html.find(start).expect("the data block") + start.len();
+    let len = html[from..].find("</script>").unwrap();
+    serde_json::from_str(&html[from..from + len]).unwrap()
 }
 
 fn http_get(port: u16, path: &str) -> (u16, String) {
@@ -401,11 +430,14 @@ fn serve_shows_the_live_page_on_loopback() {
     assert!(state.starts_with("10-"), "{state}");
     let (code, body) = http_get(port, "/");
     assert_eq!(code, 200);
-    assert!(body.contains("id=\"pareto-table\""));
-    assert!(
-        body.contains(&format!("data-token=\"{state}\"")),
-        "the page knows its state"
-    );
+    assert!(body.contains("data-live=\"1\""), "the live page");
+    assert!(body.contains("PS.start()"));
+    // The page draws `data.json`, which carries the state it was made at.
+    let (code, data) = http_get(port, "/data.json");
+    assert_eq!(code, 200);
+    let data: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["token"], state.as_str(), "the data knows its state");
+    assert_eq!(data["study"]["trials"].as_array().unwrap().len(), 10);
     assert_eq!(http_get(port, "/nope").0, 404);
     child.kill().unwrap();
     child.wait().unwrap();

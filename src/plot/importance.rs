@@ -67,7 +67,18 @@ pub fn ped_anova(
     if spec.space.is_empty() {
         return Err("the search space has no parameters".into());
     }
-    done.sort_by(|a, b| match obj.direction {
+    Ok(scores(spec, obj.direction, &mut done, gamma))
+}
+
+/// PED-ANOVA on `done` (COMPLETE trials with their finite value), which
+/// it sorts in place.
+fn scores(
+    spec: &StudySpec,
+    direction: Direction,
+    done: &mut [(&Trial, f64)],
+    gamma: f64,
+) -> Vec<(String, f64)> {
+    done.sort_by(|a, b| match direction {
         Direction::Minimize => a.1.total_cmp(&b.1),
         Direction::Maximize => b.1.total_cmp(&a.1),
     });
@@ -83,7 +94,7 @@ pub fn ped_anova(
                     .filter_map(|(t, _)| coordinate(&p.distribution, cells, t.params.get(&p.name)?))
                     .collect()
             };
-            let all = coords(&done);
+            let all = coords(done);
             let top = coords(&done[..n_top]);
             let score = if all.len() < 2 || top.is_empty() {
                 0.0
@@ -102,7 +113,124 @@ pub fn ped_anova(
         }
     }
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(out)
+    out
+}
+
+/// Bootstrap replicates behind [`with_uncertainty`]'s intervals.
+pub const REPLICATES: usize = 24;
+/// Below this many COMPLETE trials the ranking carries a warning: the top
+/// 10 % is then fewer than ten trials.
+pub const SMALL_SAMPLE: usize = 100;
+
+/// One parameter's importance with its bootstrap interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranked {
+    /// Parameter.
+    pub name: String,
+    /// PED-ANOVA importance on all trials.
+    pub importance: f64,
+    /// 5th percentile over [`REPLICATES`] bootstrap resamples.
+    pub lo: f64,
+    /// 95th percentile.
+    pub hi: f64,
+}
+
+/// Importances of one objective with their uncertainty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Uncertain {
+    /// By importance, largest first.
+    pub ranked: Vec<Ranked>,
+    /// COMPLETE trials the importances come from.
+    pub trials: usize,
+    /// Why the ranking should not be trusted, when it should not: too
+    /// few trials, or a first place whose interval overlaps the second's.
+    pub warning: Option<String>,
+}
+
+/// [`ped_anova`] with a 90 % bootstrap interval per parameter (the trials
+/// resampled with replacement [`REPLICATES`] times, deterministically) and
+/// a warning when the sample is too small to rank.
+pub fn with_uncertainty(
+    spec: &StudySpec,
+    trials: &[Trial],
+    objective: &str,
+    gamma: f64,
+) -> Result<Uncertain, String> {
+    let point = ped_anova(spec, trials, objective, gamma)?;
+    let obj = spec
+        .objectives
+        .iter()
+        .find(|o| o.name == objective)
+        .expect("ped_anova checked the name");
+    let done: Vec<(&Trial, f64)> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter_map(|t| {
+            let v = *t.values.get(objective)?;
+            v.is_finite().then_some((t, v))
+        })
+        .collect();
+    let mut samples: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    // SplitMix64: a fixed, seedless stream, so the page is reproducible.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for _ in 0..REPLICATES {
+        let mut resample: Vec<(&Trial, f64)> = (0..done.len())
+            .map(|_| done[(next() % done.len() as u64) as usize])
+            .collect();
+        for (name, s) in scores(spec, obj.direction, &mut resample, gamma) {
+            samples.entry(name).or_default().push(s);
+        }
+    }
+    let pct = |xs: &mut Vec<f64>, q: f64| -> f64 {
+        xs.sort_by(f64::total_cmp);
+        let pos = q * (xs.len() - 1) as f64;
+        let (i, f) = (pos.floor() as usize, pos.fract());
+        xs[i] + f * (xs[(i + 1).min(xs.len() - 1)] - xs[i])
+    };
+    let ranked: Vec<Ranked> = point
+        .into_iter()
+        .map(|(name, importance)| {
+            let mut xs = samples.remove(&name).unwrap_or_default();
+            let (lo, hi) = if xs.is_empty() {
+                (importance, importance)
+            } else {
+                (pct(&mut xs, 0.05), pct(&mut xs, 0.95))
+            };
+            Ranked {
+                name,
+                importance,
+                lo,
+                hi,
+            }
+        })
+        .collect();
+    let n = done.len();
+    let warning = if n < SMALL_SAMPLE {
+        let top = ((gamma * n as f64).ceil() as usize).clamp(2, n - 1);
+        Some(format!(
+            "only {n} COMPLETE trials (the top {:.0} % is {top}): too few to rank parameters; read the intervals, not the order",
+            gamma * 100.0
+        ))
+    } else if ranked.len() >= 2 && ranked[0].lo <= ranked[1].hi {
+        Some(format!(
+            "the intervals of `{}` and `{}` overlap: their order is not established",
+            ranked[0].name, ranked[1].name
+        ))
+    } else {
+        None
+    };
+    Ok(Uncertain {
+        ranked,
+        trials: n,
+        warning,
+    })
 }
 
 /// `Some(k)`: a discrete parameter with `k` values (counted per value);
@@ -254,6 +382,24 @@ trials = 10
         assert_eq!(acc[0].0, "opt", "{acc:?}");
         let sum: f64 = acc.iter().map(|(_, v)| v).sum();
         assert!((sum - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn intervals_cover_the_estimate_and_small_samples_warn() {
+        let s = spec();
+        let t = trials();
+        let u = with_uncertainty(&s, &t, "loss", TOP_QUANTILE).unwrap();
+        assert_eq!(u.trials, 200);
+        assert_eq!(u.ranked[0].name, "x");
+        for r in &u.ranked {
+            assert!(r.lo <= r.hi, "{r:?}");
+        }
+        // `x` clearly first: its interval is above the others'.
+        assert!(u.ranked[0].lo > u.ranked[1].hi, "{u:?}");
+        assert_eq!(u.warning, None);
+        let few = with_uncertainty(&s, &t[..30], "loss", TOP_QUANTILE).unwrap();
+        let w = few.warning.unwrap();
+        assert!(w.contains("only 30 COMPLETE trials"), "{w}");
     }
 
     #[test]

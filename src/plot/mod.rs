@@ -116,6 +116,14 @@ impl Figures {
     /// Compute points, hypervolume history, importances and all figures.
     /// `reference` is raw (objective units), as `--reference` gives it.
     pub fn compute(spec: &StudySpec, trials: &[Trial], reference: Option<Vec<f64>>) -> Figures {
+        let mut fig = Figures::analyse(spec, trials, reference);
+        fig.figures = charts::all(spec, &fig);
+        fig
+    }
+
+    /// Everything [`Figures::compute`] computes but the figures themselves
+    /// (the interactive page draws its own).
+    pub fn analyse(spec: &StudySpec, trials: &[Trial], reference: Option<Vec<f64>>) -> Figures {
         let objectives = &spec.objectives;
         let summary = summarize(trials, objectives);
         let front: std::collections::HashSet<usize> = summary.pareto.iter().copied().collect();
@@ -211,7 +219,7 @@ impl Figures {
             })
             .collect::<Vec<_>>();
 
-        let mut fig = Figures {
+        Figures {
             summary,
             points,
             unplotted: unplotted.into_iter().collect(),
@@ -219,9 +227,7 @@ impl Figures {
             hypervolume,
             importance,
             figures: Vec::new(),
-        };
-        fig.figures = charts::all(spec, &fig);
-        fig
+        }
     }
 }
 
@@ -308,6 +314,7 @@ pub async fn plot(args: PlotArgs) -> Result<ExitCode> {
         let out = json!({
             "study": loaded.spec.name,
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "figures": figs.figures.iter().map(|f| json!({"name": f.name, "title": f.title})).collect::<Vec<_>>(),
             "pareto": figs.summary.pareto.iter().map(|&i| trials[i].number).collect::<Vec<_>>(),
             "reference": figs.reference,
             "hypervolume": figs.hypervolume.iter().map(|(n, h)| json!({"trial": n, "hypervolume": h})).collect::<Vec<_>>(),

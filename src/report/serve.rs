@@ -1,10 +1,11 @@
-//! `paretosearch serve`: the report page, live, on `127.0.0.1` only.
+//! `paretosearch serve`: the report's application, live, on `127.0.0.1` only.
 //!
 //! A small synchronous HTTP server (`tiny_http`) on a blocking thread: `/`
-//! is the report page with a script that polls `/state` every two seconds
-//! and reloads (keeping the scroll position and the opened trials) when
-//! the study changed. The page is rebuilt only when the state token
-//! changes. The storage is read, never written; the server may start
+//! is the page of `report` without embedded data; it fetches `/data.json`
+//! (the document `report` embeds, with the state token) and polls `/state`
+//! every two seconds, fetching `/data.json` again and redrawing in place
+//! (choices and selection kept) when the study changed. The document is
+//! rebuilt only when the state token changes. The storage is read, never written; the server may start
 //! before the study does and shows a waiting page until it exists. It
 //! listens on the loopback interface only: the page shows parameters and
 //! logs, which are nobody else's business. For the same reason it answers
@@ -19,9 +20,8 @@ use anyhow::{anyhow, Result};
 use paretosearch_core::Trial;
 use paretosearch_store::Store;
 
-use super::{page, state_token, PageInput};
+use super::{data::Reference, page, page_data, reference_of, state_token};
 use crate::cli::ServeArgs;
-use crate::plot::parse_reference;
 use crate::plot::svg::esc;
 use crate::study;
 
@@ -29,7 +29,7 @@ struct Live {
     spec: paretosearch_core::StudySpec,
     dir: std::path::PathBuf,
     storage_url: String,
-    reference: Option<Vec<f64>>,
+    reference: Reference,
     log_lines: usize,
     store: Option<Arc<dyn Store>>,
     cache: Option<(String, String)>,
@@ -75,30 +75,13 @@ impl Live {
         }
     }
 
-    async fn page(&mut self) -> (u16, String) {
+    /// `/`: the application, or a waiting page while there is no study.
+    async fn page(&mut self) -> (u16, &'static str, String) {
         match self.trials().await {
-            Ok(Some(trials)) => {
-                let token = state_token(&trials);
-                if let Some((t, html)) = &self.cache {
-                    if *t == token {
-                        return (200, html.clone());
-                    }
-                }
-                let logs_dir = self.dir.join(format!("{}-logs", self.spec.name));
-                let html = page(&PageInput {
-                    spec: &self.spec,
-                    storage_url: &paretosearch::mask_url(&self.storage_url),
-                    trials: &trials,
-                    logs_dir: &logs_dir,
-                    reference: self.reference.clone(),
-                    log_lines: self.log_lines,
-                    live: Some(token.clone()),
-                });
-                self.cache = Some((token, html.clone()));
-                (200, html)
-            }
+            Ok(Some(_)) => (200, "text/html; charset=utf-8", page(&self.spec.name, None)),
             Ok(None) => (
                 200,
+                "text/html; charset=utf-8",
                 waiting_page(
                     &self.spec.name,
                     "none",
@@ -109,6 +92,7 @@ impl Live {
                 let msg = format!("{e:#}");
                 (
                     500,
+                    "text/html; charset=utf-8",
                     waiting_page(
                         &self.spec.name,
                         &format!("error: {msg}"),
@@ -116,6 +100,44 @@ impl Live {
                     ),
                 )
             }
+        }
+    }
+
+    /// `/data.json`: the study as the page draws it.
+    async fn data(&mut self) -> (u16, &'static str, String) {
+        let trials = match self.trials().await {
+            Ok(Some(t)) => t,
+            Ok(None) => return (404, "text/plain; charset=utf-8", "no study yet\n".into()),
+            Err(e) => return (500, "text/plain; charset=utf-8", format!("{e:#}\n")),
+        };
+        let token = state_token(&trials);
+        if let Some((t, json)) = &self.cache {
+            if *t == token {
+                return (200, "application/json", json.clone());
+            }
+        }
+        let logs_dir = self.dir.join(format!("{}-logs", self.spec.name));
+        let store = self.store.clone().expect("trials() opened it");
+        match page_data(
+            store.as_ref(),
+            &self.spec,
+            &paretosearch::mask_url(&self.storage_url),
+            &trials,
+            &super::data::Logs {
+                dir: &logs_dir,
+                lines: self.log_lines,
+            },
+            &self.reference,
+            Some(&token),
+        )
+        .await
+        {
+            Ok(v) => {
+                let json = v.to_string();
+                self.cache = Some((token, json.clone()));
+                (200, "application/json", json)
+            }
+            Err(e) => (500, "text/plain; charset=utf-8", format!("{e:#}\n")),
         }
     }
 }
@@ -156,7 +178,7 @@ fn host_allowed(host: &str, bound: std::net::SocketAddr) -> bool {
 /// Run `serve` until interrupted.
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
-    let reference = parse_reference(&prepared.spec, args.reference.as_deref())?;
+    let reference = reference_of(&prepared.spec, args.reference.as_deref())?;
     let server = tiny_http::Server::http(("127.0.0.1", args.port))
         .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
     let addr = server
@@ -202,10 +224,10 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
                     ),
                 ),
                 (false, _) => (405, "text/plain; charset=utf-8", "only GET\n".to_string()),
-                (true, "/" | "/index.html" | "/report.html") => {
-                    let (s, b) = handle.block_on(live.page());
-                    (s, "text/html; charset=utf-8", b)
-                }
+                (true, "/" | "/index.html" | "/report.html") => handle.block_on(live.page()),
+                (true, "/data.json") => handle.block_on(live.data()),
+                // Browsers ask for it; there is none (and no 404 in their console).
+                (true, "/favicon.ico") => (204, "image/x-icon", String::new()),
                 (true, "/state") => (
                     200,
                     "text/plain; charset=utf-8",
