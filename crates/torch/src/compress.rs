@@ -233,7 +233,12 @@ pub fn prune_structured(net: &mut Net, ratio: f64) -> Result<(), TorchError> {
         let next_weight = (i + 1..net.layers.len())
             .find(|&k| matches!(net.layers[k], Layer::Linear(_) | Layer::Conv(_)))
             .expect("a producer with a successor");
-        if next_weight != j || !channel_path_ok(&net.layers[i + 1..j]) {
+        let grouped = |l: &Layer| matches!(l, Layer::Conv(c) if c.groups > 1);
+        if next_weight != j
+            || !channel_path_ok(&net.layers[i + 1..j])
+            || grouped(&net.layers[i])
+            || grouped(&net.layers[j])
+        {
             continue;
         }
         let (w, _) = net.layers[i].weight_mut().expect("producer has a weight");

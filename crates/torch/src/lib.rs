@@ -43,6 +43,10 @@
 //! | `kernel_size` | odd kernel size | 3 |
 //! | `pooling` | max, avg | max |
 //! | `fc_width` | hidden fully connected units before the classifier (0 = none) | 0 |
+//! | `width_mult`, `depth_mult` | resnet/mobilenet channel and block multipliers ([`families`]) | 1.0 |
+//! | `resolution` | resnet/mobilenet input side, images resized on the fly (0 = native) | 0 |
+//! | `block` | resnet: basic, bottleneck | basic |
+//! | `expand_ratio`, `se` | mobilenet: inverted-residual expansion, squeeze-excitation | 6, false |
 //! | `optimizer` | sgd (momentum), adam, adamw | adam |
 //! | `lr` | learning rate | 1e-3 (sgd: 0.05) |
 //! | `weight_decay` | weight decay | 0 |
@@ -74,7 +78,7 @@
 //!
 //! `task` (train | compress), `dataset` ("digits", `{ kind = "mnist" |
 //! "fashion-mnist" | "cifar10", dir = ... }`, `{ kind = "csv", path = ...,
-//! label = ... }`), `model` (mlp | cnn | `{ kind = "torchscript", path =
+//! label = ... }`), `model` (mlp | cnn | resnet | mobilenet | `{ kind = "torchscript", path =
 //! ... }`: trained from its current weights with `task = "train"`,
 //! compressed and fine-tuned with either task; see [`script`]), `device` (auto | cpu | cuda | cuda:N), `epochs`
 //! (10), `valid_fraction` (0.2), `limit` (rows), `threads` (per trial;
@@ -116,6 +120,7 @@ pub mod compress;
 pub mod data;
 pub mod energy;
 pub mod error;
+pub mod families;
 pub mod lowbit;
 pub mod measure;
 pub mod model;

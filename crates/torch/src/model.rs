@@ -21,6 +21,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use crate::error::TorchError;
+use crate::families::{build_mobilenet, build_resnet, MobileSpec, ResnetSpec};
 use crate::lowbit::QuantSpec;
 use crate::params::ParamReader;
 
@@ -35,15 +36,20 @@ pub enum Activation {
     Silu,
     /// Hyperbolic tangent.
     Tanh,
+    /// min(max(0, x), 6) (MobileNetV2).
+    Relu6,
+    /// The logistic function (squeeze-excitation gates; not a parameter choice).
+    Sigmoid,
 }
 
 impl Activation {
     /// Names accepted in the `activation` parameter.
-    pub const NAMES: [&'static str; 4] = ["relu", "gelu", "silu", "tanh"];
+    pub const NAMES: [&'static str; 5] = ["relu", "gelu", "silu", "tanh", "relu6"];
 
-    fn parse(s: &str) -> Activation {
+    pub(crate) fn parse(s: &str) -> Activation {
         match s {
             "gelu" => Activation::Gelu,
+            "relu6" => Activation::Relu6,
             "silu" => Activation::Silu,
             "tanh" => Activation::Tanh,
             _ => Activation::Relu,
@@ -56,6 +62,8 @@ impl Activation {
             Activation::Gelu => x.gelu("none"),
             Activation::Silu => x.silu(),
             Activation::Tanh => x.tanh(),
+            Activation::Relu6 => x.clamp(0.0, 6.0),
+            Activation::Sigmoid => x.sigmoid(),
         }
     }
 }
@@ -110,15 +118,20 @@ pub struct Linear {
     pub factor: bool,
 }
 
-/// A 2-d convolution with stride 1 and "same" padding.
+/// A 2-d convolution with "same" padding (`k / 2`), a stride and groups
+/// (`groups = in = out` is a depthwise convolution).
 #[derive(Debug)]
 pub struct Conv {
-    /// `[out, in, k, k]`.
+    /// `[out, in / groups, k, k]`.
     pub w: Tensor,
     /// `[out]`.
     pub b: Option<Tensor>,
     /// Padding on each side.
     pub padding: i64,
+    /// Stride (1, or 2 to halve the resolution).
+    pub stride: i64,
+    /// Channel groups.
+    pub groups: i64,
     /// Storage format.
     pub fmt: WeightFormat,
 }
@@ -155,6 +168,20 @@ pub enum Layer {
     GlobalAvgPool,
     /// `[n, ...] -> [n, prod(...)]`.
     Flatten,
+    /// Bilinear resize of `[n, c, h, w]` images to `[n, c, r, r]` (the
+    /// `resolution` of the model families).
+    Resize(i64),
+    /// Push the current activation on the skip stack (start of a residual
+    /// block or of a squeeze-excitation gate).
+    Fork,
+    /// Exchange the current activation with the top of the stack (after a
+    /// block's main path: the projection shortcut then runs on its input).
+    Swap,
+    /// Pop the stack and add it to the current activation (residual sum).
+    Add,
+    /// Pop the stack (`[n, c, h, w]`) and multiply it by the current
+    /// per-channel gate (`[n, c]`): squeeze-excitation.
+    Scale,
 }
 
 impl Layer {
@@ -171,6 +198,8 @@ impl Layer {
                 w: c(&l.w),
                 b: l.b.as_ref().map(c),
                 padding: l.padding,
+                stride: l.stride,
+                groups: l.groups,
                 fmt: l.fmt.copy(),
             }),
             Layer::Norm(n) => Layer::Norm(Norm {
@@ -184,6 +213,11 @@ impl Layer {
             Layer::Pool(k) => Layer::Pool(*k),
             Layer::GlobalAvgPool => Layer::GlobalAvgPool,
             Layer::Flatten => Layer::Flatten,
+            Layer::Resize(r) => Layer::Resize(*r),
+            Layer::Fork => Layer::Fork,
+            Layer::Swap => Layer::Swap,
+            Layer::Add => Layer::Add,
+            Layer::Scale => Layer::Scale,
         }
     }
 
@@ -353,6 +387,9 @@ impl Net {
             }
         };
         let mut h = cast(x, compute);
+        let mut stack: Vec<Tensor> = Vec::new();
+        let pop =
+            |stack: &mut Vec<Tensor>| stack.pop().expect("a Fork before every Swap/Add/Scale");
         for layer in &self.layers {
             h = match layer {
                 Layer::Linear(l) => {
@@ -364,10 +401,10 @@ impl Net {
                 Layer::Conv(c) => cast(&h, compute).conv2d(
                     &cast(&effective_weight(&c.w, &c.fmt), compute),
                     c.b.as_ref().map(|b| cast(b, compute)),
-                    [1, 1],
+                    [c.stride, c.stride],
                     [c.padding, c.padding],
                     [1, 1],
-                    1,
+                    c.groups,
                 ),
                 Layer::Norm(n) => cast(&h, n.gamma.kind()).batch_norm(
                     Some(&n.gamma),
@@ -394,6 +431,33 @@ impl Net {
                 }
                 Layer::GlobalAvgPool => h.adaptive_avg_pool2d([1, 1]).flatten(1, -1),
                 Layer::Flatten => h.flatten(1, -1),
+                Layer::Resize(r) => {
+                    if h.size()[2] == *r && h.size()[3] == *r {
+                        h
+                    } else {
+                        h.upsample_bilinear2d([*r, *r], false, None, None)
+                    }
+                }
+                Layer::Fork => {
+                    stack.push(h.shallow_clone());
+                    h
+                }
+                Layer::Swap => {
+                    let top = pop(&mut stack);
+                    stack.push(h);
+                    top
+                }
+                Layer::Add => {
+                    let skip = pop(&mut stack);
+                    let skip = cast(&skip, h.kind());
+                    h + skip
+                }
+                Layer::Scale => {
+                    let x = pop(&mut stack);
+                    let gate = cast(&h, x.kind());
+                    let (n, c) = (gate.size()[0], gate.size()[1]);
+                    x * gate.view([n, c, 1, 1])
+                }
             };
         }
         cast(&h, Kind::Float)
@@ -423,6 +487,7 @@ impl Net {
         };
         let mut bits: i64 = 0;
         let mut shape = self.sample_shape.clone();
+        let mut stack: Vec<Vec<i64>> = Vec::new();
         let dense = |t: &Tensor, cost: &mut ModelCost, bits: &mut i64, trainable: bool| {
             let n = t.numel() as i64;
             if trainable {
@@ -445,8 +510,8 @@ impl Net {
                 Layer::Conv(c) => {
                     let s = c.w.size();
                     let (h, w) = (shape[1], shape[2]);
-                    let ho = h + 2 * c.padding - s[2] + 1;
-                    let wo = w + 2 * c.padding - s[3] + 1;
+                    let ho = (h + 2 * c.padding - s[2]) / c.stride + 1;
+                    let wo = (w + 2 * c.padding - s[3]) / c.stride + 1;
                     cost.macs += s[0] * s[1] * s[2] * s[3] * ho * wo;
                     bits += weight_bits(&c.w, &c.fmt, float_bits, &mut cost);
                     if let Some(b) = &c.b {
@@ -463,6 +528,16 @@ impl Net {
                 Layer::Pool(_) => shape = vec![shape[0], shape[1] / 2, shape[2] / 2],
                 Layer::GlobalAvgPool => shape = vec![shape[0]],
                 Layer::Flatten => shape = vec![shape.iter().product()],
+                Layer::Resize(r) => shape = vec![shape[0], *r, *r],
+                Layer::Fork => stack.push(shape.clone()),
+                Layer::Swap => {
+                    let top = stack.pop().expect("a Fork before every Swap");
+                    stack.push(std::mem::replace(&mut shape, top));
+                }
+                Layer::Add => {
+                    stack.pop();
+                }
+                Layer::Scale => shape = stack.pop().expect("a Fork before every Scale"),
                 Layer::Act(_) | Layer::Dropout(_) => {}
             }
         }
@@ -576,6 +651,10 @@ pub enum ModelSpec {
     Mlp(MlpSpec),
     /// Convolutional network.
     Cnn(CnnSpec),
+    /// Residual CNN ([`crate::families`]).
+    Resnet(ResnetSpec),
+    /// MobileNetV2-style network ([`crate::families`]).
+    Mobile(MobileSpec),
 }
 
 impl ModelSpec {
@@ -614,6 +693,8 @@ impl ModelSpec {
                     fc_width: r.int("fc_width", 0, 0, 1 << 16)?,
                 }))
             }
+            "resnet" => Ok(ModelSpec::Resnet(ResnetSpec::from_params(r)?)),
+            "mobilenet" => Ok(ModelSpec::Mobile(MobileSpec::from_params(r)?)),
             other => Err(TorchError::Unsupported(format!(
                 "unknown model family `{other}`"
             ))),
@@ -631,6 +712,8 @@ impl ModelSpec {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut layers = Vec::new();
         match self {
+            ModelSpec::Resnet(r) => return build_resnet(r, sample_shape, classes, seed),
+            ModelSpec::Mobile(m) => return build_mobilenet(m, sample_shape, classes, seed),
             ModelSpec::Mlp(m) => {
                 let mut fan_in: i64 = sample_shape.iter().product();
                 layers.push(Layer::Flatten);
@@ -689,13 +772,13 @@ impl ModelSpec {
     }
 }
 
-fn uniform(rng: &mut ChaCha8Rng, dims: &[i64], bound: f32) -> Tensor {
+pub(crate) fn uniform(rng: &mut ChaCha8Rng, dims: &[i64], bound: f32) -> Tensor {
     let n: i64 = dims.iter().product();
     let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..=bound)).collect();
     Tensor::from_slice(&v).view(dims)
 }
 
-fn linear(rng: &mut ChaCha8Rng, fan_in: i64, out: i64) -> Linear {
+pub(crate) fn linear(rng: &mut ChaCha8Rng, fan_in: i64, out: i64) -> Linear {
     let bound = 1.0 / (fan_in as f32).sqrt();
     Linear {
         w: uniform(rng, &[out, fan_in], bound),
@@ -711,11 +794,13 @@ fn conv(rng: &mut ChaCha8Rng, cin: i64, cout: i64, k: i64) -> Conv {
         w: uniform(rng, &[cout, cin, k, k], bound),
         b: Some(uniform(rng, &[cout], bound)),
         padding: k / 2,
+        stride: 1,
+        groups: 1,
         fmt: WeightFormat::default(),
     }
 }
 
-fn norm(n: i64) -> Norm {
+pub(crate) fn norm(n: i64) -> Norm {
     Norm {
         gamma: Tensor::ones([n], (Kind::Float, Device::Cpu)),
         beta: Tensor::zeros([n], (Kind::Float, Device::Cpu)),

@@ -103,7 +103,7 @@ pub const CHEAP_OBJECTIVES: [&str; 6] = [
 ];
 
 /// Parameter names the runner reads from a trial's configuration.
-pub const MODEL_PARAMS: [&str; 15] = [
+pub const MODEL_PARAMS: [&str; 21] = [
     "layers",
     "width",
     "activation",
@@ -116,6 +116,12 @@ pub const MODEL_PARAMS: [&str; 15] = [
     "kernel_size",
     "pooling",
     "fc_width",
+    "width_mult",
+    "depth_mult",
+    "resolution",
+    "block",
+    "expand_ratio",
+    "se",
     "epochs",
     "batch_size",
     "precision",
@@ -166,7 +172,7 @@ const KEYS: [&str; 17] = [
 ];
 
 /// Architecture parameters (fixed by `[runner.base]` in the compress task).
-pub const ARCH_PARAMS: [&str; 12] = [
+pub const ARCH_PARAMS: [&str; 18] = [
     "layers",
     "width",
     "activation",
@@ -179,6 +185,12 @@ pub const ARCH_PARAMS: [&str; 12] = [
     "kernel_size",
     "pooling",
     "fc_width",
+    "width_mult",
+    "depth_mult",
+    "resolution",
+    "block",
+    "expand_ratio",
+    "se",
 ];
 
 fn all_params() -> Vec<&'static str> {
@@ -295,10 +307,14 @@ impl TorchOptions {
                 }
             },
         };
-        let model_help = "use \"mlp\", \"cnn\" or { kind = \"torchscript\", path = \"model.pt\" }";
+        let model_help = "use \"mlp\", \"cnn\", \"resnet\", \"mobilenet\" or { kind = \"torchscript\", path = \"model.pt\" }";
         let (model, torchscript) = match table.get("model") {
             None => ("mlp".to_string(), None),
-            Some(toml::Value::String(s)) if s == "mlp" || s == "cnn" => (s.clone(), None),
+            Some(toml::Value::String(s))
+                if ["mlp", "cnn", "resnet", "mobilenet"].contains(&s.as_str()) =>
+            {
+                (s.clone(), None)
+            }
             Some(toml::Value::Table(t)) => {
                 match (t.get("kind").and_then(|k| k.as_str()), t.get("path")) {
                     (Some("torchscript"), Some(toml::Value::String(p))) => {

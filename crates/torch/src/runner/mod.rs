@@ -85,13 +85,13 @@ impl TorchRunner {
                 Some("check the path and the files' format"),
             )
         })?;
-        if opts.model == "cnn" && !dataset.is_image() {
+        if opts.model != "mlp" && opts.torchscript.is_none() && !dataset.is_image() {
             return Err(error_at(
                 origin,
                 "model",
                 format!(
-                    "a CNN needs image samples, this dataset's samples have shape {:?}",
-                    dataset.sample_shape
+                    "model = \"{}\" needs image samples, this dataset's samples have shape {:?}",
+                    opts.model, dataset.sample_shape
                 ),
                 Some("use model = \"mlp\" for tabular data"),
             ));

@@ -112,6 +112,7 @@ fn shipped_studies_parse_and_build_runners() {
         "quickstart.toml",
         "compress-digits-cnn.toml",
         "lowbit-formats.toml",
+        "scaling-digits.toml",
     ] {
         let file = repo().join("studies").join(name);
         let text = std::fs::read_to_string(&file).unwrap();
