@@ -143,7 +143,7 @@
     PS.sel = numbers === null ? null : new Set(numbers);
     PS.selSource = source;
     PS.views.forEach(function (v) {
-      if (v !== source) PS.safeRender(v);
+      if (v !== source) PS.refresh(v);
     });
     PS.updateToolbar();
   };
@@ -176,7 +176,9 @@
             borderColor: k === 'infeasible' ? st.color : undefined
           },
           emphasis: { scale: 1.6 },
-          progressive: 2000, progressiveThreshold: 4000, animation: false, z: k === 'front' ? 5 : 2
+          progressive: 2000, progressiveThreshold: 4000, animation: false, z: k === 'front' ? 5 : 2,
+          /* Many points of one style: ECharts' large mode draws them as one path. */
+          large: PS.colorBy === 'kind' && g.length > 2000, largeThreshold: 2000
         };
         if (extra) Object.keys(extra).forEach(function (e) { s[e] = extra[e]; });
         out.push(s);
@@ -274,10 +276,32 @@
   /* Register a view: `{id, title, wide, build(panel), render()}`. */
   PS.view = function (v) { PS.views.push(v); return v; };
   PS.safeRender = function (v) {
-    try { v.render(); PS.renders++; } catch (e) {
+    var t0 = performance.now();
+    try { v.render(); PS.renders++; v.drawn = true; v.dirty = false; v.ms = performance.now() - t0; } catch (e) {
       PS.errors.push(v.id + ': ' + (e && e.stack || e));
       if (window.console) console.error('view ' + v.id + ' failed', e);
     }
+  };
+  /* Views are drawn once they come near the screen (`seen`), so that a
+   * page of 10,000 trials opens with what is on screen; a change while a
+   * view was never seen only marks it `dirty`. */
+  PS.refresh = function (v) {
+    if (v.seen) PS.safeRender(v); else v.dirty = true;
+  };
+  PS.watch = function () {
+    var near = function (el) { var r = el.getBoundingClientRect(); return r.top < window.innerHeight + 200 && r.bottom > -200; };
+    PS.views.forEach(function (v) { var el = document.getElementById('view-' + v.id); if (el && near(el)) v.seen = true; });
+    if (!window.IntersectionObserver) { PS.views.forEach(function (v) { v.seen = true; }); return; }
+    var io = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (!e.isIntersecting) return;
+        var v = PS.views.filter(function (x) { return 'view-' + x.id === e.target.id; })[0];
+        if (!v || v.seen) return;
+        v.seen = true;
+        if (v.dirty || !v.drawn) PS.safeRender(v);
+      });
+    }, { rootMargin: '300px' });
+    PS.views.forEach(function (v) { var el = document.getElementById('view-' + v.id); if (el) io.observe(el); });
   };
   /* A `<select>` of `options` (strings) bound to `get`/`set`. */
   PS.chooser = function (label, options, get, set) {

@@ -93,6 +93,7 @@
   });
 
   /* ---------- slices ---------- */
+  var SLICE_POINTS = 1500;
   PS.view({
     id: 'slice', title: 'Slice plots', wide: true,
     build: function (panel) {
@@ -101,16 +102,29 @@
       panel.controls.appendChild(PS.chooser('objective', PS.objNames(), function () { return PS.choice.slice; },
         function (v) { PS.choice.slice = v; self.render(); }));
       this.div = panel.chart;
+      this.note = panel.note;
       PS.chart(this, panel.chart);
-      panel.note.textContent = 'The objective against each parameter; drag to select.';
     },
     render: function () {
       var name = PS.choice.slice, params = PS.study.params, cols = Math.min(4, Math.max(1, params.length));
       var rows = Math.ceil(params.length / cols), rowH = 220;
       this.div.style.height = (rows * rowH + 40) + 'px';
       this.chart.resize();
-      var ts = PS.plotted([name]);
-      var ytype = PS.axisType(name, ts.map(function (t) { return PS.value(t, name); }));
+      var all = PS.plotted([name]);
+      var ytype = PS.axisType(name, all.map(function (t) { return PS.value(t, name); }));
+      /* At most SLICE_POINTS per slice: every trial that is not dominated
+       * or is selected, and an even sample of the rest. */
+      var ts = all;
+      if (all.length > SLICE_POINTS) {
+        var keep = all.filter(function (t) { return t.k !== 'dominated' || (PS.sel !== null && PS.sel.has(t.n)); });
+        var kept = new Set(keep);
+        var rest = all.filter(function (t) { return !kept.has(t); });
+        var room = Math.max(0, SLICE_POINTS - keep.length), stride = rest.length / Math.max(1, room);
+        for (var i = 0; i < room && Math.floor(i * stride) < rest.length; i++) keep.push(rest[Math.floor(i * stride)]);
+        ts = keep;
+      }
+      this.note.textContent = 'The objective against each parameter; drag to select.' + (ts.length < all.length ?
+        ' Showing ' + ts.length + ' of ' + all.length + ' trials: every one not dominated or selected, and an even sample of the dominated.' : '');
       var opt = PS.brushOptions();
       opt.grid = []; opt.xAxis = []; opt.yAxis = []; opt.series = [];
       params.forEach(function (p, g) {

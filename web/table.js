@@ -210,7 +210,7 @@
   PS.rerender = function () {
     PS.prepareColour();
     legend();
-    PS.views.forEach(PS.safeRender);
+    PS.views.forEach(PS.refresh);
   };
 
   function layout() {
@@ -251,6 +251,7 @@
       load(data);
       toolbar();
       layout();
+      PS.watch();
       PS.rerender();
       window.addEventListener('resize', PS.resize);
       PS.ready = true;

@@ -91,6 +91,11 @@ const viewIds = (page) => page.evaluate(() => PS.views.map((v) => v.id));
 async function everyViewRenders(page, expected) {
   const ids = await viewIds(page);
   for (const id of expected) check(ids.includes(id), `${page.label}: view ${id} is there`);
+  // Views are drawn when they come near the screen: visit each.
+  for (const id of ids) {
+    await page.locator('#view-' + id).scrollIntoViewIfNeeded();
+    await page.waitForFunction((id) => PS.views.filter((v) => v.id === id)[0].drawn || PS.errors.length, id, { timeout: 15000 });
+  }
   const state = await page.evaluate(() => PS.views.map((v) => ({
     id: v.id, errors: PS.errors.filter((e) => e.indexOf(v.id + ':') === 0),
     series: v.chart ? (v.chart.getOption().series || []).reduce((n, s) => n + ((s.data && s.data.length) || 0), 0) : -1,
@@ -236,6 +241,8 @@ try {
   await lv.evaluate(() => { window.__same = 'this page was not reloaded'; });
   const before = await lv.evaluate(() => PS.trials.length);
   check(before === 10, `live: the served page shows the study (${before} trials)`);
+  await lv.locator('#view-table').scrollIntoViewIfNeeded();
+  await lv.waitForFunction(() => PS.views.filter((v) => v.id === 'table')[0].drawn, null, { timeout: 15000 });
   ps(['run', live, '-q', '--trials', '30']);
   await lv.waitForFunction(() => PS.trials.length === 30, null, { timeout: 15000 }).catch(() => {});
   const after = await lv.evaluate(() => ({ n: PS.trials.length, same: window.__same, rows: document.querySelector('#pager').textContent, errors: PS.errors }));
