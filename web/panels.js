@@ -270,30 +270,36 @@
       PS.chart(this, panel.chart);
     },
     render: function () {
-      var ts = PS.trials.filter(function (t) { return t.t0; });
-      var now = Date.now();
-      var workers = {}, span = [Infinity, -Infinity];
+      var ts = PS.trials.filter(function (t) { return t.t0; }).sort(function (a, b) { return a.t0 - b.t0; });
+      var now = Date.now(), end = function (t) { return t.t1 || (t.s === 'RUNNING' ? now : t.t0); };
+      /* A worker (a process) runs several trials at once: each gets the
+       * first lane of its worker that is free when it starts. */
+      var workers = {}, span = [Infinity, -Infinity], lane = new Map();
       ts.forEach(function (t) {
-        var w = t.worker || '(none)', end = t.t1 || (t.s === 'RUNNING' ? now : t.t0);
-        var b = workers[w] = workers[w] || { busy: 0, n: 0, fail: 0, stale: 0 };
-        b.busy += end - t.t0; b.n++;
+        var w = t.worker || '(none)';
+        var b = workers[w] = workers[w] || { busy: 0, n: 0, fail: 0, stale: 0, lanes: [] };
+        var i = 0;
+        while (i < b.lanes.length && b.lanes[i] > t.t0) i++;
+        b.lanes[i] = end(t);
+        lane.set(t.n, w + '\u0000' + i);
+        b.busy += end(t) - t.t0; b.n++;
         if (t.s === 'FAIL') b.fail++;
         if (t.cause === 'stale') b.stale++;
-        span[0] = Math.min(span[0], t.t0); span[1] = Math.max(span[1], end);
+        span[0] = Math.min(span[0], t.t0); span[1] = Math.max(span[1], end(t));
       });
-      var names = Object.keys(workers).sort();
-      var total = Math.max(1, span[1] - span[0]);
-      var labels = names.map(function (w) {
+      var total = Math.max(1, span[1] - span[0]), rows = [], labels = [];
+      Object.keys(workers).sort().forEach(function (w) {
         var b = workers[w];
-        return w + ' \u2014 ' + Math.round(100 * b.busy / total) + ' % busy, ' + b.n + ' trials' + (b.fail ? ', ' + b.fail + ' failed' : '') + (b.stale ? ', ' + b.stale + ' stale' : '');
+        b.lanes.forEach(function (_, i) {
+          rows.push(w + '\u0000' + i);
+          labels.push(i === 0 ? w + ' \u2014 ' + Math.round(100 * b.busy / (total * b.lanes.length)) + ' % busy over ' + b.lanes.length + ' slot' + (b.lanes.length > 1 ? 's' : '') + ', ' + b.n + ' trials' +
+            (b.fail ? ', ' + b.fail + ' failed' : '') + (b.stale ? ', ' + b.stale + ' stale' : '') : 'slot ' + (i + 1));
+        });
       });
-      this.panel.note.textContent = ts.length ? 'Each bar is a trial from start to end, coloured by what it became; utilisation is busy time over the whole span. Stale trials (a worker stopped answering) are outlined.' : 'No trial has started yet.';
-      this.panel.chart.style.height = Math.max(220, 60 + names.length * 28) + 'px';
+      this.panel.note.textContent = ts.length ? 'Each bar is a trial from start to end, coloured by what it became, on the first free slot of its worker; utilisation is busy time over the whole span and the worker\'s slots. Stale trials (a worker stopped answering) are outlined.' : 'No trial has started yet.';
+      this.panel.chart.style.height = Math.max(220, 60 + rows.length * 28) + 'px';
       this.chart.resize();
-      var data = ts.map(function (t) {
-        var end = t.t1 || (t.s === 'RUNNING' ? now : t.t0);
-        return [names.indexOf(t.worker || '(none)'), t.t0, end, t.n];
-      });
+      var data = ts.map(function (t) { return [rows.indexOf(lane.get(t.n)), t.t0, end(t), t.n]; });
       var opt = { tooltip: { trigger: 'item', confine: true } };
       opt.grid = { left: 20, right: 30, top: 30, bottom: 40, containLabel: true };
       opt.xAxis = { type: 'time', scale: true };
