@@ -1,5 +1,6 @@
 //! Datasets: the embedded digits set, IDX (MNIST, Fashion-MNIST), CIFAR-10
-//! binary batches and CSV tables, and the deterministic train/validation
+//! binary batches and CSV tables (the user's image folders and array files
+//! are read by [`crate::files`]), and the deterministic train/validation
 //! split.
 //!
 //! Every loader returns a [`Dataset`]: features as a float tensor of shape
@@ -21,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Kind, Tensor};
 
 use crate::error::TorchError;
+use crate::files::{load_arrays, load_image_folder, ArrayFiles};
 
 /// The UCI optical digits set (1797 8x8 images, 10 classes), as shipped in
 /// the repository's `data/digits.csv.gz`: 64 pixel columns (0..16) and the
@@ -52,6 +54,13 @@ pub enum DatasetSource {
         /// Name of the label column.
         label: String,
     },
+    /// `.npy`, `.npz` or safetensors arrays ([`crate::files`]).
+    Arrays(ArrayFiles),
+    /// `root/<class>/*.png|jpg` ([`crate::files`]).
+    ImageFolder {
+        /// The root folder.
+        dir: PathBuf,
+    },
 }
 
 impl DatasetSource {
@@ -62,6 +71,14 @@ impl DatasetSource {
             DatasetSource::Idx { dir } => format!("idx:{}", dir.display()),
             DatasetSource::Cifar10 { dir } => format!("cifar10:{}", dir.display()),
             DatasetSource::Csv { path, .. } => format!("csv:{}", path.display()),
+            DatasetSource::Arrays(ArrayFiles::Npy { x, .. }) => format!("npy:{}", x.display()),
+            DatasetSource::Arrays(ArrayFiles::Npz { path, .. }) => {
+                format!("npz:{}", path.display())
+            }
+            DatasetSource::Arrays(ArrayFiles::Safetensors { path, .. }) => {
+                format!("safetensors:{}", path.display())
+            }
+            DatasetSource::ImageFolder { dir } => format!("images:{}", dir.display()),
         }
     }
 }
@@ -147,6 +164,8 @@ pub fn load(source: &DatasetSource) -> Result<Dataset, TorchError> {
         DatasetSource::Idx { dir } => load_idx(dir),
         DatasetSource::Cifar10 { dir } => load_cifar10(dir),
         DatasetSource::Csv { path, label } => load_csv(path, label),
+        DatasetSource::Arrays(files) => load_arrays(files),
+        DatasetSource::ImageFolder { dir } => load_image_folder(dir),
     }
 }
 

@@ -78,7 +78,9 @@
 //!
 //! `task` (train | compress), `dataset` ("digits", `{ kind = "mnist" |
 //! "fashion-mnist" | "cifar10", dir = ... }`, `{ kind = "csv", path = ...,
-//! label = ... }`), `model` (mlp | cnn | resnet | mobilenet | `{ kind = "torchscript", path =
+//! label = ... }`, `{ kind = "image-folder", dir = ... }`, `{ kind = "npy", x
+//! = ..., y = ... }`, `{ kind = "npz" | "safetensors", path = ..., x = "x", y
+//! = "y" }`: see [`files`]), `model` (mlp | cnn | resnet | mobilenet | `{ kind = "torchscript", path =
 //! ... }`: trained from its current weights with `task = "train"`,
 //! compressed and fine-tuned with either task; see [`script`]), `device` (auto | cpu | cuda | cuda:N), `epochs`
 //! (10), `valid_fraction` (0.2), `limit` (rows), `threads` (per trial;
@@ -121,6 +123,7 @@ pub mod data;
 pub mod energy;
 pub mod error;
 pub mod families;
+pub mod files;
 pub mod lowbit;
 pub mod measure;
 pub mod model;

@@ -13,6 +13,7 @@ use paretosearch_core::{Distribution, Objectives, ParamValue, Params, SearchSpac
 use crate::compress::CompressSpec;
 use crate::data::DatasetSource;
 use crate::error::TorchError;
+use crate::files::ArrayFiles;
 use crate::measure::LatencySpec;
 use crate::params::ParamReader;
 
@@ -571,7 +572,7 @@ fn parse_dataset(
     origin: &SpecOrigin,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Result<DatasetSource, SpecError> {
-    let help = "use \"digits\", { kind = \"mnist\", dir = \"...\" }, { kind = \"cifar10\", dir = \"...\" } or { kind = \"csv\", path = \"...\", label = \"...\" }";
+    let help = "use \"digits\", { kind = \"mnist\" | \"cifar10\" | \"image-folder\", dir = \"...\" }, { kind = \"csv\", path = \"...\", label = \"...\" }, { kind = \"npy\", x = \"x.npy\", y = \"y.npy\" } or { kind = \"npz\" | \"safetensors\", path = \"...\", x = \"x\", y = \"y\" }";
     let err = |msg: String| error_at(origin, "dataset", msg, Some(help));
     let (kind, t) = match v {
         None => return Ok(DatasetSource::Digits),
@@ -602,6 +603,30 @@ fn parse_dataset(
             path: resolve(&field("path")?),
             label: field("label")?,
         },
+        "image-folder" | "image_folder" | "images" => DatasetSource::ImageFolder {
+            dir: resolve(&field("dir")?),
+        },
+        "npy" => DatasetSource::Arrays(ArrayFiles::Npy {
+            x: resolve(&field("x")?),
+            y: resolve(&field("y")?),
+        }),
+        "npz" | "safetensors" => {
+            let name = |key: &str| -> Result<String, SpecError> {
+                match t.and_then(|t| t.get(key)) {
+                    None => Ok(key.to_string()),
+                    Some(toml::Value::String(s)) => Ok(s.clone()),
+                    Some(v) => Err(err(format!(
+                        "`{key}` names an array: `{v}` is not a string"
+                    ))),
+                }
+            };
+            let (path, x, y) = (resolve(&field("path")?), name("x")?, name("y")?);
+            if kind == "npz" {
+                DatasetSource::Arrays(ArrayFiles::Npz { path, x, y })
+            } else {
+                DatasetSource::Arrays(ArrayFiles::Safetensors { path, x, y })
+            }
+        }
         other => return Err(err(format!("unknown dataset kind `{other}`"))),
     })
 }

@@ -16,6 +16,8 @@
 #![allow(clippy::result_large_err)]
 
 mod bridge;
+#[cfg(test)]
+mod data_tests;
 mod devices;
 #[cfg(test)]
 mod finetune_tests;
