@@ -55,6 +55,8 @@
 //! | `epochs` | training epochs (overrides the runner's `epochs`) | runner |
 //! | `schedule` | constant, cosine, step, onecycle | constant |
 //! | `label_smoothing` | cross-entropy label smoothing | 0 |
+//! | `augment_crop` | images: random crop after padding each side by this many pixels | 0 |
+//! | `augment_flip` | images: random horizontal flip | false |
 //! | `precision` | fp32, bf16, fp16 (mixed precision, CUDA only) | fp32 |
 //! | `prune_ratio` | structured: fraction of neurons/channels removed | 0 |
 //! | `rank_ratio` | low-rank factorisation of linear layers (1 = off) | 1 |

@@ -128,9 +128,11 @@ pub const MODEL_PARAMS: [&str; 21] = [
     "precision",
 ];
 /// Training parameter names.
-pub const TRAIN_PARAMS: [&str; 8] = [
+pub const TRAIN_PARAMS: [&str; 10] = [
     "optimizer",
     "lr",
+    "augment_crop",
+    "augment_flip",
     "weight_decay",
     "momentum",
     "nesterov",

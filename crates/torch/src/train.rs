@@ -15,6 +15,9 @@
 //! machines and workers. Dropout draws from libtorch's generator, seeded
 //! with the trial seed at the start of training.
 //!
+//! Image batches can be augmented (`augment_crop`, `augment_flip`; see
+//! [`augment`]) from a generator of their own, seeded by the trial.
+//!
 //! Mixed precision (`precision = "bf16"` or `"fp16"`, CUDA only) runs the
 //! linear and convolution layers in the 16-bit kind while the weights, the
 //! optimiser state and the loss stay in 32 bits; fp16 adds dynamic loss
@@ -124,6 +127,10 @@ pub struct TrainSpec {
     pub label_smoothing: f64,
     /// Training precision.
     pub precision: Precision,
+    /// Random crops after padding each side by this many pixels (images; 0 = off).
+    pub augment_crop: i64,
+    /// Random horizontal flips (images).
+    pub augment_flip: bool,
 }
 
 impl TrainSpec {
@@ -172,6 +179,8 @@ impl TrainSpec {
                 "fp16" => Precision::Fp16,
                 _ => Precision::Fp32,
             },
+            augment_crop: r.int("augment_crop", 0, 0, 64)?,
+            augment_flip: r.bool("augment_flip", false)?,
         })
     }
 
@@ -268,6 +277,38 @@ pub struct TrainResult {
     pub seconds: f64,
 }
 
+/// Standard image augmentation of a batch `[n, c, h, w]`: each sample is
+/// mirrored left-right with probability 1/2 (`flip`), then cut at a random
+/// offset out of itself padded by `pad` pixels a side (the padding is 0,
+/// the training mean once standardised), as torchvision's `RandomCrop(size,
+/// padding)` and `RandomHorizontalFlip` do. Draws come from `rng` (seeded
+/// by the trial), so a run repeats exactly.
+pub fn augment(x: &Tensor, pad: i64, flip: bool, rng: &mut ChaCha8Rng) -> Tensor {
+    use rand::Rng;
+    let n = x.size()[0];
+    let mut out = x.shallow_clone();
+    if flip {
+        let m: Vec<bool> = (0..n).map(|_| rng.random_bool(0.5)).collect();
+        let mask = Tensor::from_slice(&m)
+            .to_device(x.device())
+            .view([n, 1, 1, 1]);
+        out = out.flip([3]).where_self(&mask, &out);
+    }
+    if pad > 0 {
+        let (h, w) = (x.size()[2], x.size()[3]);
+        let padded = out.constant_pad_nd([pad, pad, pad, pad]);
+        let crops: Vec<Tensor> = (0..n)
+            .map(|i| {
+                let dy = rng.random_range(0..=2 * pad);
+                let dx = rng.random_range(0..=2 * pad);
+                padded.get(i).narrow(1, dy, h).narrow(2, dx, w)
+            })
+            .collect();
+        out = Tensor::stack(&crops, 0);
+    }
+    out
+}
+
 /// Mean cross-entropy and accuracy of `net` on `data`, in batches.
 pub fn evaluate(net: &Net, data: &Dataset, batch: i64) -> (f64, f64) {
     evaluate_with(data, batch, &mut |x| net.forward(x, false, None))
@@ -336,6 +377,8 @@ pub fn train<M: Trainable + ?Sized>(
     net.prepare(seed);
     let mut opt = spec.optimizer(net)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_7a1e);
+    let mut aug_rng = ChaCha8Rng::seed_from_u64(seed ^ 0xa065_e47e);
+    let augmenting = (spec.augment_crop > 0 || spec.augment_flip) && data.train.x.dim() == 4;
     let n = data.train.len();
     let steps_per_epoch = (n + spec.batch_size - 1) / spec.batch_size;
     let total_steps = (steps_per_epoch * spec.epochs).max(1) as f64;
@@ -357,7 +400,10 @@ pub fn train<M: Trainable + ?Sized>(
             }
             let len = spec.batch_size.min(n - start);
             let idx = perm.narrow(0, start, len);
-            let x = data.train.x.index_select(0, &idx);
+            let mut x = data.train.x.index_select(0, &idx);
+            if augmenting {
+                x = augment(&x, spec.augment_crop, spec.augment_flip, &mut aug_rng);
+            }
             let y = data.train.y.index_select(0, &idx);
             opt.set_lr(spec.lr * spec.schedule.factor(step as f64 / total_steps));
             let logits = net.forward_mode(&x, true, amp);
@@ -541,6 +587,43 @@ mod tests {
         assert_eq!(seen, vec![1, 2]);
         assert_eq!(res.stopped.as_deref(), Some("test"));
         assert_eq!(res.last.unwrap().epoch, 2);
+    }
+
+    #[test]
+    fn augmentation_mirrors_and_shifts_each_sample_reproducibly() {
+        let x = Tensor::arange(2 * 16, (Kind::Float, Device::Cpu)).view([2, 1, 4, 4]) + 1.0;
+        let x = x.repeat([32, 1, 1, 1]);
+        let run = |pad, flip, seed| augment(&x, pad, flip, &mut ChaCha8Rng::seed_from_u64(seed));
+        let f = run(0, true, 1);
+        let (mut kept, mut mirrored) = (0, 0);
+        for i in 0..64 {
+            if f.get(i).equal(&x.get(i)) {
+                kept += 1;
+            } else {
+                assert!(f.get(i).equal(&x.get(i).flip([2])), "sample {i}");
+                mirrored += 1;
+            }
+        }
+        assert!(
+            kept > 10 && mirrored > 10,
+            "{kept} kept, {mirrored} mirrored"
+        );
+        let c = run(1, false, 2);
+        let padded = x.constant_pad_nd([1, 1, 1, 1]);
+        let mut shifted = 0;
+        for i in 0..64 {
+            let window = (0..3)
+                .flat_map(|dy| (0..3).map(move |dx| (dy, dx)))
+                .find(|&(dy, dx)| {
+                    c.get(i)
+                        .equal(&padded.get(i).narrow(1, dy, 4).narrow(2, dx, 4))
+                });
+            let (dy, dx) = window.unwrap_or_else(|| panic!("sample {i} is no crop"));
+            shifted += i64::from((dy, dx) != (1, 1));
+        }
+        assert!(shifted > 32, "{shifted} of 64 moved");
+        assert!(run(2, true, 7).equal(&run(2, true, 7)));
+        assert!(!run(2, true, 7).equal(&run(2, true, 8)));
     }
 
     #[test]

@@ -44,7 +44,7 @@ async fn image_folders_and_npz_files_are_studied_by_name() {
     }
     let space = "width_mult = { type = \"float\", low = 0.25, high = 1.0 }";
     let runner = format!(
-        "{RUN}\nmodel = \"resnet\"\ndataset = {{ kind = \"image-folder\", dir = \"{}\" }}\n[runner.params]\nchannels = 4\nstages = 1",
+        "{RUN}\nmodel = \"resnet\"\ndataset = {{ kind = \"image-folder\", dir = \"{}\" }}\n[runner.params]\nchannels = 4\nstages = 1\naugment_crop = 1\naugment_flip = true",
         dir.path().display()
     );
     let v = complete(&build(&runner, space, &OBJ).unwrap()).await;
