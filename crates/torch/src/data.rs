@@ -552,7 +552,44 @@ pub fn split(
     }
     let valid = data.rows(&idx[..n_valid]);
     let train = data.rows(&idx[n_valid..]);
-    let (mean, std) = match data.normalize {
+    Ok(standardise(train, valid))
+}
+
+/// Train on `data` (shuffled, at most `limit` rows) and validate on all of
+/// `valid`, an explicit validation set; both standardised with the
+/// training rows' statistics. The two must have the same sample shape.
+pub fn split_with_valid(
+    data: &Dataset,
+    valid: &Dataset,
+    seed: u64,
+    limit: Option<usize>,
+) -> Result<Split, TorchError> {
+    if data.sample_shape != valid.sample_shape {
+        return Err(TorchError::Unsupported(format!(
+            "the validation samples have shape {:?}, the training samples {:?}",
+            valid.sample_shape, data.sample_shape
+        )));
+    }
+    if valid.is_empty() {
+        return Err(TorchError::Unsupported(
+            "the validation set is empty".into(),
+        ));
+    }
+    let mut idx: Vec<i64> = (0..data.len()).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    if let Some(l) = limit {
+        idx.truncate(l.max(1));
+    }
+    let classes = data.classes.max(valid.classes);
+    let mut train = data.rows(&idx);
+    train.classes = classes;
+    let mut valid = valid.shallow_clone();
+    valid.classes = classes;
+    Ok(standardise(train, valid))
+}
+
+fn standardise(train: Dataset, valid: Dataset) -> Split {
+    let (mean, std) = match train.normalize {
         Normalize::PerChannel => {
             let dims: Vec<i64> = (0..train.x.dim() as i64).filter(|d| *d != 1).collect();
             let mean = train.x.mean_dim(&dims[..], true, Kind::Float);
@@ -570,10 +607,10 @@ pub fn split(
         x: (&d.x - &mean) / &std,
         ..d
     };
-    Ok(Split {
+    Split {
         train: norm(train),
         valid: norm(valid),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -85,7 +85,10 @@
 //! = "y" }`: see [`files`]), `model` (mlp | cnn | resnet | mobilenet | `{ kind = "torchscript", path =
 //! ... }`: trained from its current weights with `task = "train"`,
 //! compressed and fine-tuned with either task; see [`script`]), `device` (auto | cpu | cuda | cuda:N), `epochs`
-//! (10), `valid_fraction` (0.2), `limit` (rows), `threads` (per trial;
+//! (10), `valid_fraction` (0.2), `valid` (an explicit validation set instead:
+//! a path read as the dataset's kind, or a table like `dataset`, same
+//! classes and sample shape, standardised with the training statistics),
+//! `limit` (rows), `threads` (per trial;
 //! default cores / workers, see [`TorchRunner::set_workers`]),
 //! `trials_per_gpu` (1), `latency_batch` (1), `latency_warmup` (10),
 //! `latency_repeats` (50), `eval_batch` (1024), `save_weights_dir` (every

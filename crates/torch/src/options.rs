@@ -57,6 +57,8 @@ pub struct TorchOptions {
     pub epochs: i64,
     /// `valid_fraction`: share of rows held out for validation.
     pub valid_fraction: f64,
+    /// `valid`: an explicit validation set (then nothing is held out).
+    pub valid: Option<DatasetSource>,
     /// `limit`: use at most this many rows of the dataset.
     pub limit: Option<usize>,
     /// `threads`: CPU threads per trial (`None` = cores / workers).
@@ -154,13 +156,14 @@ pub const COMPRESS_PARAMS: [&str; 10] = [
     "finetune_epochs",
 ];
 
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "task",
     "dataset",
     "device",
     "model",
     "epochs",
     "valid_fraction",
+    "valid",
     "limit",
     "threads",
     "trials_per_gpu",
@@ -387,6 +390,19 @@ impl TorchOptions {
                 )),
             }
         };
+        let valid = match table.get("valid") {
+            None => None,
+            Some(v) => {
+                if table.contains_key("valid_fraction") {
+                    return Err(err(
+                        "valid_fraction",
+                        "with an explicit `valid` set no rows are held out".into(),
+                        "remove valid_fraction, or valid",
+                    ));
+                }
+                Some(parse_valid(v, &dataset, origin, &resolve)?)
+            }
+        };
         let opts = TorchOptions {
             task,
             dataset,
@@ -395,6 +411,7 @@ impl TorchOptions {
             torchscript,
             epochs: int("epochs", 10, 0, 100_000)?,
             valid_fraction,
+            valid,
             limit,
             threads,
             trials_per_gpu: int("trials_per_gpu", 1, 1, 64)? as usize,
@@ -567,6 +584,58 @@ fn check_quant(
         ));
     }
     Ok(())
+}
+
+/// `valid`: a dataset table like `dataset`, or a path read as the
+/// dataset's own kind (its `dir` or `path` replaced).
+fn parse_valid(
+    v: &toml::Value,
+    dataset: &DatasetSource,
+    origin: &SpecOrigin,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<DatasetSource, SpecError> {
+    let toml::Value::String(p) = v else {
+        return parse_dataset(Some(v), origin, resolve).map_err(|_| {
+            error_at(
+                origin,
+                "valid",
+                format!("`{v}` is not a dataset"),
+                Some("write valid = \"path\" (same kind as dataset) or a table like dataset's"),
+            )
+        });
+    };
+    let path = resolve(p);
+    Ok(match dataset {
+        DatasetSource::Idx { .. } => DatasetSource::Idx { dir: path },
+        DatasetSource::Cifar10 { .. } => DatasetSource::Cifar10 { dir: path },
+        DatasetSource::ImageFolder { .. } => DatasetSource::ImageFolder { dir: path },
+        DatasetSource::Csv { label, .. } => DatasetSource::Csv {
+            path,
+            label: label.clone(),
+        },
+        DatasetSource::Arrays(ArrayFiles::Npz { x, y, .. }) => {
+            DatasetSource::Arrays(ArrayFiles::Npz {
+                path,
+                x: x.clone(),
+                y: y.clone(),
+            })
+        }
+        DatasetSource::Arrays(ArrayFiles::Safetensors { x, y, .. }) => {
+            DatasetSource::Arrays(ArrayFiles::Safetensors {
+                path,
+                x: x.clone(),
+                y: y.clone(),
+            })
+        }
+        DatasetSource::Digits | DatasetSource::Arrays(ArrayFiles::Npy { .. }) => {
+            return Err(error_at(
+                origin,
+                "valid",
+                "valid = \"path\" needs a dataset read from one file or folder",
+                Some("write valid = { kind = ..., ... } as for dataset"),
+            ))
+        }
+    })
 }
 
 fn parse_dataset(

@@ -68,3 +68,73 @@ async fn image_folders_and_npz_files_are_studied_by_name() {
         "{e}"
     );
 }
+
+#[test]
+fn an_explicit_validation_set_replaces_the_held_out_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = |n: usize, shift: f64| {
+        let mut t = String::from("a,b,y\n");
+        for i in 0..n {
+            let (a, y) = (i as f64 + shift, i % 2);
+            t.push_str(&format!("{a},{},{y}\n", 2.0 * a));
+        }
+        t
+    };
+    std::fs::write(dir.path().join("train.csv"), rows(40, 0.0)).unwrap();
+    std::fs::write(dir.path().join("valid.csv"), rows(7, 0.5)).unwrap();
+    std::fs::write(dir.path().join("wide.csv"), "a,b,c,y\n1,2,3,0\n4,5,6,1\n").unwrap();
+    std::fs::write(dir.path().join("one.csv"), "a,b,y\n1,2,0\n4,5,0\n").unwrap();
+    let runner = |valid: &str| {
+        format!(
+            "{RUN}\ndataset = {{ kind = \"csv\", path = \"{}\", label = \"y\" }}\n{valid}",
+            dir.path().join("train.csv").display()
+        )
+    };
+    let space = "width = { type = \"int\", low = 4, high = 8 }";
+    let path = |f: &str| dir.path().join(f).display().to_string();
+    let r = build(
+        &runner(&format!("valid = \"{}\"", path("valid.csv"))),
+        space,
+        &OBJ,
+    )
+    .unwrap();
+    let split = r.inner.data_on(Device::Cpu);
+    assert_eq!((split.train.len(), split.valid.len()), (40, 7));
+    // Standardised with the training rows' statistics: train column a has mean 19.5.
+    let mean_a = split
+        .valid
+        .x
+        .narrow(1, 0, 1)
+        .mean(Kind::Float)
+        .double_value(&[]);
+    let sd = (0..40).map(|i| (i as f64 - 19.5).powi(2)).sum::<f64>() / 40.0; // population std, as split uses
+    assert!((mean_a - (3.5 - 19.5) / sd.sqrt()).abs() < 1e-4, "{mean_a}");
+    // A table works too, and mistakes are located.
+    let table = format!(
+        "valid = {{ kind = \"csv\", path = \"{}\", label = \"y\" }}",
+        path("valid.csv")
+    );
+    assert!(build(&runner(&table), space, &OBJ).is_ok());
+    let e = build(
+        &runner(&format!("valid = \"{}\"", path("wide.csv"))),
+        space,
+        &OBJ,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.field.contains("valid") && e.to_string().contains("shape"),
+        "{e}"
+    );
+    let e = build(
+        &runner(&format!("valid = \"{}\"", path("one.csv"))),
+        space,
+        &OBJ,
+    )
+    .err()
+    .unwrap();
+    assert!(e.field.contains("valid"), "{e}");
+    let both = format!("valid = \"{}\"\nvalid_fraction = 0.3", path("valid.csv"));
+    let e = build(&runner(&both), space, &OBJ).err().unwrap();
+    assert!(e.to_string().contains("no rows are held out"), "{e}");
+}

@@ -36,7 +36,7 @@ use paretosearch_core::{Objectives, Params, SearchSpace, TrialOutcome};
 use paretosearch_runner::{Job, ProfileJob, Reporter, Runner};
 use tokio_util::sync::CancellationToken;
 
-use crate::data::{self, Split};
+use crate::data::{self, DatasetSource, Split};
 use crate::energy::GpuEnergy;
 use crate::model::Net;
 use crate::options::{error_at, TorchOptions};
@@ -98,15 +98,44 @@ impl TorchRunner {
                 Some("use model = \"mlp\" for tabular data"),
             ));
         }
-        let split =
-            data::split(&dataset, study_seed, opts.valid_fraction, opts.limit).map_err(|e| {
-                error_at(
-                    origin,
-                    "dataset",
-                    e.to_string(),
-                    Some("use a larger dataset or limit"),
-                )
-            })?;
+        let split = match &opts.valid {
+            None => data::split(&dataset, study_seed, opts.valid_fraction, opts.limit),
+            Some(source) => {
+                let valid = data::load(source).map_err(|e| {
+                    error_at(
+                        origin,
+                        "valid",
+                        e.to_string(),
+                        Some("check the path and the files' format"),
+                    )
+                })?;
+                // Classes named by strings are numbered per file: the same
+                // set is needed for the numbers to mean the same classes.
+                let named = matches!(
+                    source,
+                    DatasetSource::Csv { .. } | DatasetSource::ImageFolder { .. }
+                );
+                if named && valid.classes != dataset.classes {
+                    return Err(error_at(
+                        origin,
+                        "valid",
+                        format!(
+                            "the validation set has {} classes, the dataset {}",
+                            valid.classes, dataset.classes
+                        ),
+                        Some("give the validation set the same classes (CSV labels, class folders) as the dataset"),
+                    ));
+                }
+                data::split_with_valid(&dataset, &valid, study_seed, opts.limit)
+            }
+        }
+        .map_err(|e| {
+            let (key, help) = match opts.valid {
+                Some(_) => ("valid", "give the validation set samples of the dataset's shape"),
+                None => ("dataset", "use a larger dataset or limit"),
+            };
+            error_at(origin, key, e.to_string(), Some(help))
+        })?;
         let script = match &opts.torchscript {
             Some(path) => Some(
                 ScriptModel::open(path, &dataset.sample_shape, dataset.classes)
