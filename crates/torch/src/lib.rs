@@ -57,6 +57,7 @@
 //! | `label_smoothing` | cross-entropy label smoothing | 0 |
 //! | `augment_crop` | images: random crop after padding each side by this many pixels | 0 |
 //! | `augment_flip` | images: random horizontal flip | false |
+//! | `gpu_power_limit` | the trial's GPU power cap in watts, through NVML, restored afterwards ([`power`]) | unchanged |
 //! | `precision` | fp32, bf16, fp16 (mixed precision, CUDA only) | fp32 |
 //! | `prune_ratio` | structured: fraction of neurons/channels removed | 0 |
 //! | `rank_ratio` | low-rank factorisation of linear layers (1 = off) | 1 |
@@ -134,6 +135,7 @@ pub mod measure;
 pub mod model;
 pub mod options;
 pub mod params;
+pub mod power;
 pub mod script;
 pub mod train;
 

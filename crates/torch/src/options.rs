@@ -130,7 +130,8 @@ pub const MODEL_PARAMS: [&str; 21] = [
     "precision",
 ];
 /// Training parameter names.
-pub const TRAIN_PARAMS: [&str; 10] = [
+pub const TRAIN_PARAMS: [&str; 11] = [
+    "gpu_power_limit",
     "optimizer",
     "lr",
     "augment_crop",
@@ -494,6 +495,18 @@ impl TorchOptions {
             }
         }
         check_quant(&opts, origin, space)?;
+        let power_limit = space.params().iter().any(|p| p.name == "gpu_power_limit")
+            || opts.defaults.contains_key("gpu_power_limit");
+        if power_limit && opts.trials_per_gpu > 1 {
+            return Err(err(
+                "trials_per_gpu",
+                format!(
+                    "gpu_power_limit caps a whole GPU, which {} trials would share",
+                    opts.trials_per_gpu
+                ),
+                "set trials_per_gpu = 1 with gpu_power_limit",
+            ));
+        }
         for (i, o) in objectives.iter().enumerate() {
             let index = i.to_string();
             if !OBJECTIVES.contains(&o.name.as_str()) {

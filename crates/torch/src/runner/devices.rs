@@ -129,6 +129,37 @@ pub(super) fn open_energy(
     })
 }
 
+/// NVML for `gpu_power_limit`, when the space searches it or
+/// `[runner.params]` fixes it: a located error without a CUDA GPU,
+/// without NVML or without the permission (several trials per GPU are
+/// refused with the options).
+pub(super) fn open_power(
+    opts: &TorchOptions,
+    gpus: Option<&GpuPool>,
+    origin: &SpecOrigin,
+    space: &paretosearch_core::SearchSpace,
+) -> Result<Option<crate::power::GpuPower>, SpecError> {
+    let name = "gpu_power_limit";
+    let key: Vec<&str> = if space.params().iter().any(|p| p.name == name) {
+        vec!["search_space", name]
+    } else if opts.defaults.contains_key(name) {
+        vec!["runner", "params", name]
+    } else {
+        return Ok(None);
+    };
+    let at = |message: String, help: &str| origin.key_error_at(&key, message, Some(help));
+    let Some(pool) = gpus else {
+        return Err(at(
+            "gpu_power_limit sets a CUDA GPU's power cap through NVML, but trials run on the CPU"
+                .into(),
+            "run on a CUDA GPU (device = \"cuda\"), or drop gpu_power_limit",
+        ));
+    };
+    crate::power::GpuPower::open(&pool.devices)
+        .map(Some)
+        .map_err(|m| at(m, "run as root (or with the driver's admin rights) on an NVIDIA GPU, or drop gpu_power_limit"))
+}
+
 pub(super) fn resolve_devices(
     choice: &DeviceChoice,
     per_gpu: usize,

@@ -42,7 +42,7 @@ use crate::model::Net;
 use crate::options::{error_at, TorchOptions};
 use crate::script::ScriptModel;
 pub use devices::doctor;
-use devices::{open_energy, resolve_devices, GpuPool};
+use devices::{open_energy, open_power, resolve_devices, GpuPool};
 
 /// Runs `[runner] kind = "torch"` trials: trains or compresses a network
 /// per trial and reports the study's objectives. Cheap to clone (shared state).
@@ -66,6 +66,8 @@ struct Inner {
     script: Option<ScriptModel>,
     /// NVML, when the study asks for an energy objective.
     energy: Option<GpuEnergy>,
+    /// NVML, when trials set `gpu_power_limit`.
+    power: Option<crate::power::GpuPower>,
 }
 
 impl TorchRunner {
@@ -152,6 +154,7 @@ impl TorchRunner {
             )
         })?;
         let energy = open_energy(&opts, gpus.as_ref(), origin, objectives)?;
+        let power = open_power(&opts, gpus.as_ref(), origin, space)?;
         let mut defaults = opts.defaults.clone();
         defaults.extend(opts.base.clone());
         let cores = std::thread::available_parallelism()
@@ -170,6 +173,7 @@ impl TorchRunner {
                 base: Mutex::new(None),
                 script,
                 energy,
+                power,
                 opts,
             }),
         })

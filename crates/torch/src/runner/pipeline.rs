@@ -21,6 +21,7 @@ use crate::measure::{measure_latency_energy_with, measure_latency_with};
 use crate::model::{ModelSpec, Net};
 use crate::options::{Task, CHEAP_OBJECTIVES};
 use crate::params::ParamReader;
+use crate::power::PowerGuard;
 use crate::train::{evaluate_with, train, Control, EpochReport, TrainSpec};
 
 pub(super) enum TrialEnd {
@@ -199,6 +200,15 @@ impl Inner {
     ) -> Result<TrialEnd, TorchError> {
         let data = self.data_on(device);
         let train_first = self.opts.task == Task::Train;
+        // Held for the whole trial; the GPU's previous limit comes back on drop.
+        let r = ParamReader::new(&job.params, &self.defaults);
+        let _power = match (&self.power, device) {
+            (Some(p), Device::Cuda(i)) if r.has("gpu_power_limit") => Some(PowerGuard::apply(
+                p.knob(i)?,
+                r.float("gpu_power_limit", 0.0, 1.0, 100_000.0)?,
+            )?),
+            _ => None,
+        };
         if let Some(script) = &self.script {
             let net = script.load(device)?;
             return Ok(

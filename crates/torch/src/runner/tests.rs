@@ -354,6 +354,28 @@ fn energy_objectives_without_an_nvml_gpu_are_located_errors() {
     assert!(e.to_string().contains("trials_per_gpu = 1"), "{e}");
     // Without energy objectives the CPU is fine.
     assert!(build("device = \"cpu\"", space, &["accuracy"]).is_ok());
+    // gpu_power_limit: refused where it is written, saying why.
+    let limit = "gpu_power_limit = { type = \"float\", low = 150.0, high = 300.0 }";
+    let e = build("device = \"cpu\"", limit, &["accuracy"])
+        .err()
+        .unwrap();
+    assert!(
+        e.field.contains("search_space.gpu_power_limit") && e.to_string().contains("CPU"),
+        "{e}"
+    );
+    let fixed = "device = \"cpu\"\n[runner.params]\ngpu_power_limit = 200.0";
+    let e = build(fixed, space, &["accuracy"]).err().unwrap();
+    assert!(e.field.contains("runner.params.gpu_power_limit"), "{e}");
+    if !tch::Cuda::is_available() {
+        let e = build(
+            "device = \"cuda\"\ntrials_per_gpu = 2",
+            limit,
+            &["accuracy"],
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("trials_per_gpu = 1"), "{e}");
+    }
 }
 
 #[tokio::test]
