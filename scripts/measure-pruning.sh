@@ -7,6 +7,7 @@
 #   scripts/measure-pruning.sh                  # all three studies, seeds 1 2 3
 #   STUDIES="quickstart-pruned" SEEDS="1" TRIALS=20 ARMS="none dominated" \
 #       scripts/measure-pruning.sh
+#   SAMPLER=tpe ...                             # the study's sampler replaced
 #
 # Arms (the study's [pruner] table is rewritten per arm, keeping its options):
 #   none, none2        no pruning (none2 repeats none: the noise floor of
@@ -104,6 +105,9 @@ def arm_file(study, arm, seed):
     text = open(f"{root}/studies/{study}.toml").read()
     text = re.sub(r'(?m)^name = ".*"$', f'name = "{study}-{slug(arm)}-s{seed}"', text, count=1)
     text = re.sub(r"(?m)^seed = \d+$", f"seed = {seed}", text, count=1)
+    sampler = os.environ.get("SAMPLER")
+    if sampler:
+        text = re.sub(r'(?ms)(^\[sampler\]\n)kind = "[^"]*"', lambda m: f'{m.group(1)}kind = "{sampler}"', text, count=1)
     table = pruner_table(text, arm)
     if re.search(r"(?m)^\[pruner\]", text):
         text = re.sub(r"(?ms)^\[pruner\]\n.*?(?=^\[)", lambda _: table + "\n", text)

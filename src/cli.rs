@@ -49,6 +49,12 @@ pub enum Command {
     ///
     /// Example: `paretosearch bench --problem zdt1 --sampler random --trials 200 --seed 0`
     Bench(BenchArgs),
+    /// Replay recorded learning curves through pruners and print, per
+    /// workload and pruner, the epochs and time saved, the hypervolume kept
+    /// and the false stops (medians over seeds, worst in brackets).
+    ///
+    /// Example: `paretosearch bench-pruning --arm dominated --arm mo-asha --seeds 5`
+    BenchPruning(BenchPruningArgs),
     /// Write figures (SVG and PNG): the Pareto front (a scatter matrix and
     /// parallel coordinates from three objectives on), the hypervolume over
     /// trials and each parameter's importance per objective.
@@ -206,6 +212,34 @@ pub struct BenchArgs {
     /// Sampler option `key=value` (TOML value), repeatable, e.g. `--option population_size=40`.
     #[arg(long = "option", value_name = "KEY=VALUE")]
     pub options: Vec<String>,
+}
+
+/// `bench-pruning`.
+#[derive(Debug, Args)]
+pub struct BenchPruningArgs {
+    /// A recorded study as JSON (repeatable), e.g. from scripts/record-curves.py.
+    #[arg(long = "workload", value_name = "FILE")]
+    pub workloads: Vec<std::path::PathBuf>,
+    /// A built-in synthetic workload (power, schedule, crossing, noisy;
+    /// repeatable; all four when no --workload is given).
+    #[arg(long, value_name = "KIND")]
+    pub synthetic: Vec<String>,
+    /// A pruner `kind` or `kind:key=value,...` (repeatable; default:
+    /// dominated, dominated:extrapolate=linear, mo-asha).
+    #[arg(long = "arm", value_name = "SPEC")]
+    pub arms: Vec<String>,
+    /// Seeds (orders of the trials) per workload and arm.
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// Trials of each synthetic workload.
+    #[arg(long, default_value_t = 120)]
+    pub trials: usize,
+    /// Epochs of each synthetic trial.
+    #[arg(long, default_value_t = 20)]
+    pub steps: u64,
+    /// Also print every row as one JSON line at the end.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ask`.

@@ -14,6 +14,7 @@
 
 mod asktell;
 mod bench;
+mod bench_pruning;
 mod check;
 mod cli;
 mod completions;
@@ -23,6 +24,7 @@ mod export_optuna;
 mod pick;
 mod plot;
 mod progress;
+mod pruner_status;
 mod report;
 mod run;
 mod status;
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
             Command::Status(args) => status::status(args).await,
             Command::Export(args) => export::export(args).await,
             Command::Bench(args) => bench::bench(args),
+            Command::BenchPruning(args) => bench_pruning::bench_pruning(args),
             Command::Plot(args) => plot::plot(args).await,
             Command::Report(args) => report::report(args).await,
             Command::Serve(args) => report::serve::serve(args).await,

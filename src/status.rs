@@ -58,6 +58,7 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
             "hypervolume": summary.hypervolume,
             "pareto": summary.pareto.iter().map(|&i| crate::export::trial_json(&trials[i])).collect::<Vec<_>>(),
             "best": best,
+            "pruner": crate::pruner_status::diagnose(&loaded.spec, &trials),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -69,6 +70,9 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
         );
         println!("{}", wrap(&head, 2));
         print_summary(&trials, &loaded.spec, &summary, usize::MAX);
+        if let Some(d) = crate::pruner_status::diagnose(&loaded.spec, &trials) {
+            println!("{}", wrap(&crate::pruner_status::line(&d), 2));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

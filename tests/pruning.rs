@@ -88,6 +88,11 @@ fn dominated_trials_are_stopped_and_their_processes_terminated() {
     let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(st["pruned"]["stopped_early"], 3, "{st:#}");
     assert_eq!(st["pruned"]["skipped_before_training"], 0, "{st:#}");
+    // One completed curve cannot calibrate a forecast: the pruner says it
+    // stays conservative (the bound alone stopped these trials).
+    let state = st["pruner"]["state"].as_str().unwrap_or_default();
+    assert!(state.starts_with("conservative"), "{st:#}");
+    assert_eq!(st["pruner"]["kind"], "dominated");
     assert_eq!(trials[0]["state"], "COMPLETE", "{:#?}", trials[0]);
     for t in &trials[1..] {
         let n = t["number"].as_u64().unwrap();

@@ -75,7 +75,7 @@ mod chance;
 
 /// The default `stop_below`: chosen on the replayed learning-curve
 /// benchmark (see the README's Pruning section).
-pub const DEFAULT_STOP_BELOW: f64 = 0.05;
+pub const DEFAULT_STOP_BELOW: f64 = 0.1;
 /// The default `min_curves`.
 pub const DEFAULT_MIN_CURVES: usize = 5;
 use paretosearch_core::{PruneReason, PruneRule, StudyView};
@@ -429,6 +429,10 @@ impl Pruner for DominatedPruner {
         true
     }
 
+    fn diagnose(&self, study: &StudyView<'_>) -> Option<serde_json::Value> {
+        (self.extrapolate == Extrapolation::Forecast).then(|| self.diagnose_forecast(study))
+    }
+
     fn prune(&self, study: &StudyView<'_>, trial: &Trial) -> Option<PruneReason> {
         let last = trial.intermediate.last()?;
         let s = last.step;
@@ -454,14 +458,11 @@ impl Pruner for DominatedPruner {
             .copied()
             .filter(|n| n.is_finite() && *n >= 1.0);
         let cheap = cheap_values(trial);
-        if let Some(r) = self.bound(study, trial, s, horizon, n_valid, &cheap, &refs) {
-            return Some(r);
-        }
         if self.extrapolate != Extrapolation::Forecast {
-            return None;
+            return self.bound(study, trial, s, horizon, n_valid, &cheap, &refs);
         }
-        let points: Vec<Vec<f64>> = refs.into_iter().map(|(_, r)| r).collect();
-        self.chance(
+        let points: Vec<Vec<f64>> = refs.iter().map(|(_, r)| r.clone()).collect();
+        match self.chance(
             study.trials,
             objectives,
             trial,
@@ -470,7 +471,14 @@ impl Pruner for DominatedPruner {
             &points,
             &cheap,
             study.seed,
-        )
+        ) {
+            Ok(verdict) => verdict,
+            // Not calibrated yet: the conservative bound decides alone.
+            Err(chance::NotYet::Warming { .. }) => {
+                self.bound(study, trial, s, horizon, n_valid, &cheap, &refs)
+            }
+            Err(chance::NotYet::Unknown(_)) => None,
+        }
     }
 }
 

@@ -86,6 +86,7 @@ mod hyperband;
 mod median;
 mod mo_asha;
 pub mod partial_order;
+pub mod replay;
 
 pub use brackets::Brackets;
 pub use dominated::DominatedPruner;
@@ -142,6 +143,13 @@ pub trait Pruner: Send + Sync {
     /// training (so the engine must run the profile phase)?
     fn uses_cheap_objectives(&self) -> bool {
         false
+    }
+
+    /// What the rule can say about itself on `study` (its calibration, its
+    /// estimated false-stop rate), as JSON for `status --json` and the
+    /// report; `None` for rules with nothing to say.
+    fn diagnose(&self, _study: &StudyView<'_>) -> Option<serde_json::Value> {
+        None
     }
 }
 

@@ -13,9 +13,10 @@
 //! below `stop_below`.
 //!
 //! Until each reported objective's forecast has been backtested on
-//! `min_curves` completed full-length curves (and 20 cut points), the
-//! forecast rule does not act: the linear bound alone decides, which is
-//! conservative, and [`DominatedPruner::diagnose`] says so.
+//! `min_curves` completed full-length curves (and 20 cut points at the
+//! trial's progress), the forecast rule does not act: the linear bound
+//! alone decides, which is conservative (it stops only trials that even an
+//! optimistic secant leaves dominated), and `status --json` says so.
 
 use std::sync::Arc;
 
@@ -132,6 +133,7 @@ impl DominatedPruner {
         refs: &[Vec<f64>],
         cheap: &std::collections::BTreeMap<String, f64>,
         seed: u64,
+        leave_out: Option<u64>,
     ) -> Result<Judgement, NotYet> {
         let mut finals = Vec::with_capacity(objectives.len());
         let mut stored = Map::new();
@@ -146,23 +148,35 @@ impl DominatedPruner {
                 finals.push(Final::Known(minimised(o.direction, *v)));
                 continue;
             }
-            let peers = curves(trials, &o.name, o.direction, trial.number);
+            // Backtesting a completed trial (`leave_out`), the calibration
+            // is the study's own and only the neighbour search leaves the
+            // trial out.
+            let peers = curves(
+                trials,
+                &o.name,
+                o.direction,
+                if leave_out.is_some() {
+                    u64::MAX
+                } else {
+                    trial.number
+                },
+            );
             let cal = self.calibration(&o.name, horizon, &peers);
-            if !cal.ready(self.min_curves) {
+            let bounded = reports.iter().all(|(_, v)| (0.0..=1.0).contains(v));
+            let points: Vec<(u64, f64)> = reports
+                .iter()
+                .map(|(st, v)| (*st, minimised(o.direction, *v)))
+                .collect();
+            let raw = forecast::raw(&points, horizon, &peers, leave_out, self.window)
+                .ok_or_else(|| NotYet::Unknown(o.name.clone()))?;
+            let f = cal.forecast(&raw);
+            if !cal.ready_for(&f, self.min_curves) {
                 return Err(NotYet::Warming {
                     objective: o.name.clone(),
                     curves: cal.curves,
                     needed: self.min_curves,
                 });
             }
-            let bounded = reports.iter().all(|(_, v)| (0.0..=1.0).contains(v));
-            let points: Vec<(u64, f64)> = reports
-                .iter()
-                .map(|(st, v)| (*st, minimised(o.direction, *v)))
-                .collect();
-            let raw = forecast::raw(&points, horizon, &peers, None, self.window)
-                .ok_or_else(|| NotYet::Unknown(o.name.clone()))?;
-            let f = cal.forecast(&raw);
             let clamp = bounded.then_some(match o.direction {
                 Direction::Minimize => (0.0, 1.0),
                 Direction::Maximize => (-1.0, 0.0),
@@ -253,11 +267,11 @@ impl DominatedPruner {
         refs: &[Vec<f64>],
         cheap: &std::collections::BTreeMap<String, f64>,
         seed: u64,
-    ) -> Option<PruneReason> {
-        let j = self
-            .judge(trials, objectives, trial, s, horizon, refs, cheap, seed)
-            .ok()?;
-        (j.p < self.stop_below).then(|| {
+    ) -> Result<Option<PruneReason>, NotYet> {
+        let j = self.judge(
+            trials, objectives, trial, s, horizon, refs, cheap, seed, None,
+        )?;
+        Ok((j.p < self.stop_below).then(|| {
             PruneReason::new(
                 PruneRule::Dominated,
                 format!(
@@ -266,7 +280,7 @@ impl DominatedPruner {
                 ),
             )
             .with_forecast(j.forecast)
-        })
+        }))
     }
 }
 
@@ -277,3 +291,7 @@ fn front_of(refs: &[Vec<f64>]) -> Vec<Vec<f64>> {
         .cloned()
         .collect()
 }
+
+mod diagnose;
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,15 @@
 
 use super::*;
 use crate::testkit::*;
+
+/// The bound rule alone (`extrapolate = "linear"`), which these tests are
+/// about; the forecast rule has its own in `chance/tests.rs`.
+fn linear() -> DominatedPruner {
+    DominatedPruner {
+        extrapolate: Extrapolation::Linear,
+        ..DominatedPruner::default()
+    }
+}
 use paretosearch_core::{Constraint, Objectives, SearchSpace};
 
 /// A saturating learning curve `top - (top - start) * 0.6^(step-1)`.
@@ -36,7 +45,7 @@ fn flat_bad_slow_trial_is_stopped() {
         running(1, "accuracy", &[0.58, 0.60, 0.59, 0.60, 0.60]),
         &[("latency", 2.0)],
     );
-    let r = check(&DominatedPruner::default(), &trials, &t).expect("pruned");
+    let r = check(&linear(), &trials, &t).expect("pruned");
     assert!(
         r.detail.starts_with("dominated at step 5 by trial 0"),
         "{r}"
@@ -75,17 +84,14 @@ fn peers_forecast_the_rest_of_the_curve_from_completed_trials() {
     );
     let peers = DominatedPruner {
         extrapolate: Extrapolation::Peers,
-        ..DominatedPruner::default()
+        ..linear()
     };
-    let linear = DominatedPruner {
-        extrapolate: Extrapolation::Linear,
-        ..DominatedPruner::default()
-    };
-    assert_eq!(check(&linear, &with_peers(0.7, 0.05), &t), None);
-    // The forecast (the default) learns the same from the peers.
-    let r = check(&DominatedPruner::default(), &with_peers(0.7, 0.05), &t).expect("stopped");
-    assert!(r.detail.contains("matters with probability"), "{r}");
-    assert!(r.forecast.is_some());
+    assert_eq!(check(&linear(), &with_peers(0.7, 0.05), &t), None);
+    // Five curves are too few to calibrate a forecast on: the default waits.
+    assert_eq!(
+        check(&DominatedPruner::default(), &with_peers(0.7, 0.05), &t),
+        None
+    );
     // Completed trials that stood at 0.7 gained 0.05 more: it is done for.
     let r = check(&peers, &with_peers(0.7, 0.05), &t).expect("stopped");
     assert!(
@@ -122,7 +128,7 @@ fn faster_trial_is_never_stopped() {
         running(1, "accuracy", &[0.58, 0.60, 0.59, 0.60, 0.60]),
         &[("latency", 0.5)],
     );
-    assert_eq!(check(&DominatedPruner::default(), &trials, &t), None);
+    assert_eq!(check(&linear(), &trials, &t), None);
 }
 
 #[test]
@@ -134,12 +140,12 @@ fn warmup_protects_early_steps() {
     );
     let p = DominatedPruner {
         warmup_steps: 4,
-        ..Default::default()
+        ..linear()
     };
     assert_eq!(check(&p, &trials, &t), None);
     let p = DominatedPruner {
         warmup_steps: 3,
-        ..Default::default()
+        ..linear()
     };
     assert!(check(&p, &trials, &t).is_some());
 }
@@ -154,7 +160,7 @@ fn noisy_early_reports_are_not_held_against_a_trial() {
     );
     let p = DominatedPruner {
         extrapolate: Extrapolation::None,
-        ..Default::default()
+        ..linear()
     };
     assert_eq!(check(&p, &trials, &t), None);
 }
@@ -169,10 +175,10 @@ fn a_climbing_curve_is_extrapolated() {
         running(1, "accuracy", &[0.50, 0.65, 0.80]),
         &[("latency", 2.0)],
     );
-    assert_eq!(check(&DominatedPruner::default(), &trials, &t), None);
+    assert_eq!(check(&linear(), &trials, &t), None);
     let p = DominatedPruner {
         extrapolate: Extrapolation::None,
-        ..Default::default()
+        ..linear()
     };
     assert!(check(&p, &trials, &t).is_some());
 }
@@ -182,7 +188,7 @@ fn saturating_extrapolation_tells_plateaus_from_climbs() {
     let (_, _, trials) = study();
     let p = DominatedPruner {
         extrapolate: Extrapolation::Saturating,
-        ..Default::default()
+        ..linear()
     };
     // Both at 0.80 after 4 steps, below trial 0's 0.95 and slower. One
     // saturates towards 0.83 (gains shrink by 0.5 per step): stopped. The
@@ -199,7 +205,7 @@ fn saturating_extrapolation_tells_plateaus_from_climbs() {
     );
     assert_eq!(check(&p, &trials, &steady), None);
     // The linear bound keeps the saturating one going too.
-    assert_eq!(check(&DominatedPruner::default(), &trials, &flat), None);
+    assert_eq!(check(&linear(), &trials, &flat), None);
 }
 
 #[test]
@@ -222,7 +228,7 @@ fn binomial_standard_error_with_validation_size() {
     let p = DominatedPruner {
         extrapolate: Extrapolation::None,
         warmup_steps: 1,
-        ..Default::default()
+        ..linear()
     };
     assert_eq!(check(&p, &trials, &t), None);
     // ... but with n_valid = 1000 the binomial error is 0.008: 0.93 +
@@ -239,10 +245,10 @@ fn nothing_is_stopped_without_completed_trials() {
         running(1, "accuracy", &[0.1, 0.1, 0.1, 0.1]),
         &[("latency", 9.0)],
     );
-    assert_eq!(check(&DominatedPruner::default(), &[], &t), None);
+    assert_eq!(check(&linear(), &[], &t), None);
     // A running (not complete) trial is no reference either.
     let other = running(2, "accuracy", &[0.99, 0.99, 0.99, 0.99]);
-    assert_eq!(check(&DominatedPruner::default(), &[other], &t), None);
+    assert_eq!(check(&linear(), &[other], &t), None);
 }
 
 #[test]
@@ -250,7 +256,7 @@ fn unknown_objective_means_optimistic() {
     let (_, _, trials) = study();
     // No cheap latency measured: latency is unknown, nothing dominates.
     let t = running(1, "accuracy", &[0.60, 0.60, 0.60, 0.60, 0.60]);
-    assert_eq!(check(&DominatedPruner::default(), &trials, &t), None);
+    assert_eq!(check(&linear(), &trials, &t), None);
 }
 
 #[test]
@@ -268,10 +274,7 @@ fn infeasible_completed_trials_never_prune() {
     );
     let mut all = trials.clone();
     all.push(t.clone());
-    assert_eq!(
-        DominatedPruner::default().prune(&view(&space, &objectives, &all), &t),
-        None
-    );
+    assert_eq!(linear().prune(&view(&space, &objectives, &all), &t), None);
 }
 
 #[test]
@@ -289,7 +292,7 @@ fn constraints_judge_the_optimistic_value_only() {
     );
     let mut all = trials.clone();
     all.push(climbing.clone());
-    let p = DominatedPruner::default();
+    let p = linear();
     assert_eq!(p.prune(&view(&space, &objectives, &all), &climbing), None);
     // Flat at 0.60: even optimistically below 0.9: stopped as infeasible.
     let flat = with_cheap(
@@ -327,4 +330,17 @@ fn options_are_validated() {
     assert_eq!(p.warmup_steps, 4);
     assert_eq!(p.extrapolate, Extrapolation::None);
     assert_eq!(p.max_steps, Some(20));
+    let f =
+        DominatedPruner::from_options(&table("stop_below = 0.2\ncalibrate = false"), &o).unwrap();
+    assert_eq!((f.stop_below, f.calibrate), (0.2, false));
+    assert_eq!(f.extrapolate, Extrapolation::Forecast);
+    for bad in ["stop_below = 1.0", "stop_below = 0", "min_curves = 2"] {
+        assert!(
+            DominatedPruner::from_options(&table(bad), &o).is_err(),
+            "{bad}"
+        );
+    }
+    let e = DominatedPruner::from_options(&table("extrapolate = \"linear\"\nstop_below = 0.1"), &o)
+        .unwrap_err();
+    assert_eq!(e.key(), "stop_below");
 }

@@ -16,7 +16,7 @@ use super::{combine, model_names, normal_quantile, raw, Curve, Raw, BINS, MODELS
 /// Completed curves backtested at most (the most recent ones).
 pub const MAX_CURVES: usize = 200;
 /// Cut steps per backtested curve at most.
-const CUTS: usize = 8;
+const CUTS: usize = 16;
 /// Residuals a progress bin needs before it has its own distribution
 /// (fewer: the pooled residuals of all bins).
 const MIN_BIN: usize = 20;
@@ -89,8 +89,7 @@ impl Calibration {
             let cuts: Vec<usize> = (0..c.points.len())
                 .filter(|&i| c.points[i].0 >= warmup.max(1) && c.points[i].0 < horizon)
                 .collect();
-            let every = cuts.len().div_ceil(CUTS).max(1);
-            for &i in cuts.iter().rev().step_by(every) {
+            for i in spread_cuts(&cuts) {
                 if let Some(r) = raw(&c.points[..=i], horizon, curves, Some(c.number), window) {
                     cases.push(Case {
                         number: c.number,
@@ -144,10 +143,21 @@ impl Calibration {
         }
     }
 
-    /// Enough backtest cases to trust the residuals: at least `min_curves`
-    /// curves and 20 cases.
+    /// Enough backtest cases to trust the residuals of some progress: at
+    /// least `min_curves` curves and 20 cases.
     pub fn ready(&self, min_curves: usize) -> bool {
         self.curves >= min_curves && self.pooled.len() >= MIN_BIN
+    }
+
+    /// Enough backtest cases at the progress of `f` (its bin's own 20
+    /// residuals, from at least `min_curves` curves) to act on it.
+    pub fn ready_for(&self, f: &Forecast, min_curves: usize) -> bool {
+        self.curves >= min_curves && (!self.calibrated || self.residuals[f.bin].len() >= MIN_BIN)
+    }
+
+    /// Backtest cases per progress bin.
+    pub fn cases_per_bin(&self) -> [usize; BINS] {
+        std::array::from_fn(|b| self.residuals[b].len())
     }
 
     /// The forecast for `raw`.
@@ -168,7 +178,7 @@ impl Calibration {
     /// The `u`-quantile of a forecast's final value (minimised).
     pub fn quantile(&self, f: &Forecast, u: f64) -> f64 {
         let r = if self.calibrated {
-            let set = if self.residuals[f.bin].len() >= MIN_BIN {
+            let set = if self.residuals[f.bin].len() >= MIN_BIN || self.pooled.is_empty() {
                 &self.residuals[f.bin]
             } else {
                 &self.pooled
@@ -179,6 +189,24 @@ impl Calibration {
         };
         f.mean + f.sigma * r
     }
+}
+
+/// At most `CUTS` of the candidate cut indices `cuts`: all of them when
+/// they are few, else geometrically spaced (every early step, where the
+/// forecast changes fastest, then sparser).
+fn spread_cuts(cuts: &[usize]) -> Vec<usize> {
+    if cuts.len() <= CUTS {
+        return cuts.to_vec();
+    }
+    let n = cuts.len() as f64;
+    let mut out: Vec<usize> = (0..CUTS)
+        .map(|k| {
+            let x = (n.ln() * k as f64 / (CUTS - 1) as f64).exp() - 1.0;
+            cuts[(x.round() as usize).min(cuts.len() - 1)]
+        })
+        .collect();
+    out.dedup();
+    out
 }
 
 /// Inverse-MSE weights per bin (pooled where a bin has fewer than
@@ -273,14 +301,28 @@ fn held_out_coverage(cases: &[(u64, usize, f64)]) -> (Option<f64>, Option<f64>) 
     )
 }
 
-/// The `u`-quantile of sorted `xs`, interpolated between plotting positions
-/// `(k + 0.5) / n` and held at the extremes.
+/// The `u`-quantile of sorted `xs`: interpolated between the conformal
+/// plotting positions `(k + 1) / (n + 1)`, and beyond the extremes
+/// extended linearly with the slope of the outermost fifth of the points
+/// (so a tail is never cut at the most extreme residual seen: with few
+/// residuals, the next one may well lie further out).
 pub fn empirical_quantile(xs: &[f64], u: f64) -> f64 {
     let n = xs.len();
-    if n == 0 {
-        return 0.0;
+    match n {
+        0 => return 0.0,
+        1 => return xs[0],
+        _ => {}
     }
-    let pos = (u * n as f64 - 0.5).clamp(0.0, (n - 1) as f64);
+    let pos = u * (n + 1) as f64 - 1.0; // fractional index
+    let m = (n / 5).max(1);
+    if pos < 0.0 {
+        let slope = (xs[m] - xs[0]) / m as f64;
+        return xs[0] + slope * pos;
+    }
+    if pos > (n - 1) as f64 {
+        let slope = (xs[n - 1] - xs[n - 1 - m]) / m as f64;
+        return xs[n - 1] + slope * (pos - (n - 1) as f64);
+    }
     let i = pos.floor() as usize;
     let j = (i + 1).min(n - 1);
     xs[i] + (xs[j] - xs[i]) * (pos - i as f64)

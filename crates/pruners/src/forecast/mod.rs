@@ -21,7 +21,7 @@
 //!
 //! The models are weighted by how well each forecast the study's own
 //! completed curves (inverse mean squared error, by progress `s/H` in four
-//! bins; a model more than four times worse than the best gets no weight).
+//! geometric bins; a model more than four times worse than the best gets no weight).
 //! So the same code leans on pow3 in a study whose curves follow a power
 //! law and on the peers in one whose curves drop when the schedule steps.
 //!
@@ -32,7 +32,7 @@
 //! disagreement of the models (their weighted variance) and the spread of
 //! the peers' changes. Raw scales are not probabilities: they are right only
 //! by luck. So every completed curve is **backtested** (its tail hidden at
-//! up to eight steps, forecast from its head and the *other* curves, and
+//! up to sixteen steps (every early one), forecast from its head and the *other* curves, and
 //! compared with its real final value), and the standardised residuals
 //! `(final − μ) / σ` of the backtest become the forecast's distribution: a
 //! forecast is `μ + σ·r` with `r` drawn from the residuals of its progress
@@ -60,7 +60,7 @@ pub use peers::Curve;
 pub const MODELS: usize = Family::ALL.len() + 1;
 /// Index of the peers among the models.
 pub const PEERS: usize = Family::ALL.len();
-/// Progress bins (`s / H` in quarters).
+/// Progress bins (see [`bin`]).
 pub const BINS: usize = 4;
 /// Reports fitted at most (the latest ones).
 const FIT_POINTS: usize = 60;
@@ -89,9 +89,17 @@ pub struct Raw {
     pub peer_spread: f64,
 }
 
-/// The progress bin of step `s` of `horizon`.
+/// The progress bin of step `s` of `horizon`: progress below 1/8, 1/4,
+/// 1/2, and the rest (geometric, because a forecast's error shrinks
+/// fastest early on).
 pub fn bin(s: u64, horizon: u64) -> usize {
-    ((BINS as f64 * s as f64 / horizon.max(1) as f64) as usize).min(BINS - 1)
+    let p = s as f64 / horizon.max(1) as f64;
+    match p {
+        p if p < 0.125 => 0,
+        p if p < 0.25 => 1,
+        p if p < 0.5 => 2,
+        _ => 3,
+    }
 }
 
 /// Every model's forecast of the value at `horizon` for the minimised

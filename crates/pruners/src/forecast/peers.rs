@@ -10,14 +10,16 @@
 //! two reports up to `s`) and its **trend** (the level `TREND_LAG` reports
 //! earlier minus the level now, positive while it improves); the `K`
 //! nearest completed curves in that plane (each axis scaled by its spread
-//! over the peers) give their remaining change `final − level`, averaged
-//! with tricube weights, and the weighted spread of those changes.
+//! over the peers) give their remaining change `final − level`, regressed
+//! locally and linearly on the offsets in that plane with tricube weights
+//! (so a curve at the edge of the peers, the best one so far, is not pulled
+//! towards the middle), and the weighted spread around that fit.
 
 /// Reports between the two levels of the trend.
 const TREND_LAG: usize = 3;
 
 /// Nearest completed curves consulted.
-pub const K: usize = 8;
+pub const K: usize = 12;
 
 /// A completed curve of one objective, minimised.
 #[derive(Clone, Debug)]
@@ -96,40 +98,100 @@ pub fn forecast(
     };
     let sl = spread(&mut feats.iter().map(|f| f.0)).max(1e-12);
     let sg = spread(&mut feats.iter().map(|f| f.1)).max(1e-12);
-    let mut by_distance: Vec<(f64, f64)> = feats
+    // Scaled offsets from this curve, with the remaining change.
+    let mut near: Vec<(f64, f64, f64, f64)> = feats
         .iter()
         .map(|(l, g, d)| {
-            (
-                (((l - me.0) / sl).powi(2) + ((g - me.1) / sg).powi(2)).sqrt(),
-                *d,
-            )
+            let (x, y) = ((l - me.0) / sl, (g - me.1) / sg);
+            ((x * x + y * y).sqrt(), x, y, *d)
         })
         .collect();
-    by_distance.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let k = K.min(by_distance.len());
-    let radius = by_distance[k - 1].0.max(1e-9) * 1.5;
-    let (mut sw, mut swd) = (0.0, 0.0);
-    let weights: Vec<(f64, f64)> = by_distance[..k]
-        .iter()
-        .map(|(dist, d)| {
-            let u = (dist / radius).min(1.0);
-            ((1.0 - u.powi(3)).powi(3), *d)
-        })
-        .collect();
-    for (w, d) in &weights {
-        sw += w;
-        swd += w * d;
+    let k = K.min(near.len());
+    if near.len() > k {
+        near.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+        near.truncate(k);
     }
-    let change = swd / sw;
-    let var = weights
+    near.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let near = &near[..k];
+    let radius = near[k - 1].0.max(1e-9) * 1.5;
+    let w: Vec<f64> = near
         .iter()
-        .map(|(w, d)| w * (d - change).powi(2))
+        .map(|n| (1.0 - (n.0 / radius).min(1.0).powi(3)).powi(3))
+        .collect();
+    let (change, resid) = local_linear(near, &w);
+    let sw: f64 = w.iter().sum();
+    // The spread of the neighbours' changes around the local fit, with a
+    // small-sample correction for the three fitted coefficients.
+    let var = near
+        .iter()
+        .zip(&resid)
+        .zip(&w)
+        .map(|((_, r), wi)| wi * r * r)
         .sum::<f64>()
-        / sw;
+        / sw
+        * k as f64
+        / (k as f64 - 3.0).max(1.0);
     Some(PeerForecast {
         change,
         spread: var.sqrt(),
     })
+}
+
+/// Locally weighted linear regression of the changes on the scaled offsets
+/// (ridge-regularised slopes), evaluated at this curve (offset 0): the
+/// local mean alone is biased towards the middle for curves at the edge of
+/// the peers (the best trials, which are the ones that matter). Returns the
+/// forecast change and each neighbour's residual.
+fn local_linear(near: &[(f64, f64, f64, f64)], w: &[f64]) -> (f64, Vec<f64>) {
+    let sw: f64 = w.iter().sum();
+    let mean = near.iter().zip(w).map(|(n, wi)| wi * n.3).sum::<f64>() / sw;
+    // Normal equations of d ≈ b0 + b1 x + b2 y, with ridge on b1, b2.
+    let mut a = [[0.0f64; 3]; 3];
+    let mut b = [0.0f64; 3];
+    for (n, wi) in near.iter().zip(w) {
+        let row = [1.0, n.1, n.2];
+        for i in 0..3 {
+            b[i] += wi * row[i] * n.3;
+            for j in 0..3 {
+                a[i][j] += wi * row[i] * row[j];
+            }
+        }
+    }
+    let ridge = 0.1 * sw;
+    a[1][1] += ridge;
+    a[2][2] += ridge;
+    let beta = solve3(a, b).unwrap_or([mean, 0.0, 0.0]);
+    let resid = near
+        .iter()
+        .map(|n| n.3 - beta[0] - beta[1] * n.1 - beta[2] * n.2)
+        .collect();
+    (beta[0], resid)
+}
+
+/// Solve a 3×3 system by Gaussian elimination with partial pivoting.
+fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
+    for c in 0..3 {
+        let p = (c..3).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in c + 1..3 {
+            let f = a[r][c] / a[c][c];
+            let pivot = a[c];
+            for (x, p) in a[r].iter_mut().zip(pivot).skip(c) {
+                *x -= f * p;
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = [0.0; 3];
+    for r in (0..3).rev() {
+        let s: f64 = (r + 1..3).map(|k| a[r][k] * x[k]).sum();
+        x[r] = (b[r] - s) / a[r][r];
+    }
+    Some(x)
 }
 
 #[cfg(test)]
@@ -146,6 +208,35 @@ mod tests {
                 .collect(),
             final_value: *values.last().unwrap(),
         }
+    }
+
+    /// The local linear fit extrapolates to a curve beyond its peers,
+    /// where a local mean would return the edge's value.
+    #[test]
+    fn edge_curves_are_not_pulled_to_the_middle() {
+        // Remaining change proportional to the trend: d = -2 g.
+        let peers: Vec<Curve> = (0..12)
+            .map(|i| {
+                let g = 0.01 * i as f64;
+                let level = 0.5;
+                Curve {
+                    number: i,
+                    points: vec![(1, level + g), (2, level + g), (3, level), (4, level)],
+                    final_value: level - 2.0 * g,
+                }
+            })
+            .collect();
+        let me = (0.5, 0.15); // steeper than every peer
+        let f = forecast(&peers, 4, me, None).unwrap();
+        assert!((f.change + 0.3).abs() < 0.05, "{f:?}");
+        assert!(f.spread < 0.01, "{f:?}");
+        assert_eq!(
+            solve3(
+                [[2.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 1.0]],
+                [2.0, 2.0, 3.0]
+            ),
+            Some([1.0, 0.5, 3.0])
+        );
     }
 
     #[test]

@@ -174,13 +174,16 @@ fn normal_quantile_matches_known_values() {
 }
 
 #[test]
-fn empirical_quantiles_interpolate() {
+fn empirical_quantiles_interpolate_and_extend_the_tails() {
     let xs = [0.0, 1.0, 2.0, 3.0];
-    assert_eq!(empirical_quantile(&xs, 0.5), 1.5);
-    assert_eq!(empirical_quantile(&xs, 0.0), 0.0);
-    assert_eq!(empirical_quantile(&xs, 1.0), 3.0);
-    assert_eq!(empirical_quantile(&xs, 0.125), 0.0);
-    assert!((empirical_quantile(&xs, 0.3) - 0.7).abs() < 1e-12);
+    // Positions (k + 1) / 5: 0.2, 0.4, 0.6, 0.8.
+    assert!((empirical_quantile(&xs, 0.5) - 1.5).abs() < 1e-12);
+    assert!((empirical_quantile(&xs, 0.2) - 0.0).abs() < 1e-12);
+    assert!((empirical_quantile(&xs, 0.8) - 3.0).abs() < 1e-12);
+    assert!((empirical_quantile(&xs, 0.3) - 0.5).abs() < 1e-12);
+    // Beyond the extremes, on with the outer slope (1 per position).
+    assert!((empirical_quantile(&xs, 0.9) - 3.5).abs() < 1e-12);
+    assert!((empirical_quantile(&xs, 0.0) + 1.0).abs() < 1e-12);
 }
 
 /// A model weight is zero when it forecasts much worse than the best, and

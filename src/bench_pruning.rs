@@ -1,0 +1,184 @@
+//! `paretosearch bench-pruning`: replay recorded learning curves through
+//! pruners and print what each saves and costs (see
+//! `paretosearch_pruners::replay`).
+//!
+//! Workloads are the built-in synthetic ones (`--synthetic KIND`, all four
+//! by default when no file is given) and JSON files of recorded studies
+//! (`--workload FILE`: `{"name", "objectives", "trials": [{"reports",
+//! "values", "cheap", "seconds_per_step", "profile_seconds"}]}`, written by
+//! `scripts/record-curves.py` from a study or by `scripts/lcdb-curves.py`
+//! from the curves the `lcdb` package ships). Each arm is a `[pruner]`
+//! table written `kind` or `kind:key=value,key=value` (`dominated`,
+//! `dominated:stop_below=0.1`, `mo-asha:eta=4`). Seeds shuffle the order of
+//! the trials (a random sampler's order). Rows print medians over seeds
+//! and, in brackets, the worst seed.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use paretosearch_core::spec::PrunerSpec;
+use paretosearch_core::SearchSpace;
+use paretosearch_pruners::replay::{self, synthetic, Outcome, Workload};
+use serde_json::json;
+
+use crate::cli::BenchPruningArgs;
+use crate::BadInput;
+
+/// Default arms: the defaults of `dominated` and `mo-asha`, and the
+/// previous default of `dominated` (the linear bound alone).
+const DEFAULT_ARMS: [&str; 3] = ["dominated", "dominated:extrapolate=linear", "mo-asha"];
+
+/// Run the benchmark.
+pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
+    let mut workloads: Vec<Workload> = Vec::new();
+    for path in &args.workloads {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading workload {}", path.display()))?;
+        let w: Workload = serde_json::from_str(&text).map_err(|e| {
+            BadInput(format!(
+                "{}: not a workload ({e}); write {{\"name\", \"objectives\", \"trials\"}} as scripts/record-curves.py does",
+                path.display()
+            ))
+        })?;
+        workloads.push(w);
+    }
+    let kinds: Vec<String> = if args.synthetic.is_empty() && args.workloads.is_empty() {
+        synthetic::KINDS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.synthetic.clone()
+    };
+    for k in &kinds {
+        let w = synthetic::workload(k, args.trials, args.steps, 0).ok_or_else(|| {
+            BadInput(format!(
+                "--synthetic {k}: unknown; use one of {}",
+                synthetic::KINDS.join(", ")
+            ))
+        })?;
+        workloads.push(w);
+    }
+    let arms: Vec<String> = if args.arms.is_empty() {
+        DEFAULT_ARMS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.arms.clone()
+    };
+    let mut rows = Vec::new();
+    println!(
+        "{:<24} {:<34} {:>6} {:>15} {:>7} {:>15} {:>6} {:>8}",
+        "workload", "arm", "trials", "epochs saved", "time", "HV ratio", "false", "µs/rep"
+    );
+    for w in &workloads {
+        for arm in &arms {
+            let mut spec = arm_spec(arm)?;
+            if matches!(spec.kind.as_str(), "mo-asha" | "hyperband")
+                && !spec.options.contains_key("max_resource")
+            {
+                // The workload's full length, as a user would write it.
+                let full = w.trials.iter().map(|t| t.reports.len()).max().unwrap_or(1);
+                spec.options
+                    .insert("max_resource".into(), toml::Value::Integer(full as i64));
+            }
+            let mut outs: Vec<(Outcome, f64)> = Vec::new();
+            for seed in 0..args.seeds {
+                // A fresh pruner per seed: nothing cached carries over.
+                let pruning = paretosearch_pruners::build(
+                    Some(&spec),
+                    &SearchSpace::default(),
+                    &w.objectives,
+                )
+                .map_err(|e| BadInput(format!("--arm {arm}: {e}")))?;
+                let pruner = pruning
+                    .early
+                    .ok_or_else(|| BadInput(format!("--arm {arm}: no early-stopping rule")))?;
+                let order = replay::shuffled(w.trials.len(), seed);
+                let t = Instant::now();
+                let out = replay::replay(pruner.as_ref(), w, &order, seed);
+                let us = t.elapsed().as_secs_f64() * 1e6 / out.decisions.max(1) as f64;
+                outs.push((out, us));
+            }
+            let med = |f: &dyn Fn(&(Outcome, f64)) -> f64| median(outs.iter().map(f).collect());
+            let worst_saved = outs
+                .iter()
+                .map(|o| o.0.epochs_saved)
+                .fold(f64::INFINITY, f64::min);
+            let worst_hv = outs
+                .iter()
+                .map(|o| o.0.hv_ratio)
+                .fold(f64::INFINITY, f64::min);
+            let row = json!({
+                "workload": w.name,
+                "arm": arm,
+                "trials": w.trials.len(),
+                "seeds": args.seeds,
+                "epochs_saved": med(&|o| o.0.epochs_saved),
+                "epochs_saved_worst": worst_saved,
+                "time_saved": med(&|o| o.0.time_saved),
+                "hv_ratio": med(&|o| o.0.hv_ratio),
+                "hv_ratio_worst": worst_hv,
+                "false_stops": med(&|o| o.0.false_stops as f64),
+                "us_per_report": med(&|o| o.1),
+            });
+            println!(
+                "{:<24} {:<34} {:>6} {:>6.1} % [{:>4.1}] {:>5.1} % {:>6.4} [{:.4}] {:>6.1} {:>8.0}",
+                trunc(&w.name, 24),
+                trunc(arm, 34),
+                w.trials.len(),
+                100.0 * row["epochs_saved"].as_f64().unwrap_or(0.0),
+                100.0 * worst_saved,
+                100.0 * row["time_saved"].as_f64().unwrap_or(0.0),
+                row["hv_ratio"].as_f64().unwrap_or(0.0),
+                worst_hv,
+                row["false_stops"].as_f64().unwrap_or(0.0),
+                row["us_per_report"].as_f64().unwrap_or(0.0),
+            );
+            rows.push(row);
+        }
+    }
+    if args.json {
+        println!("{}", json!({ "rows": rows }));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kind` or `kind:key=value,...` as a `[pruner]` table (values are TOML;
+/// bare words are strings).
+fn arm_spec(arm: &str) -> Result<PrunerSpec> {
+    let (kind, rest) = arm.split_once(':').unwrap_or((arm, ""));
+    let mut options = toml::Table::new();
+    for kv in rest.split(',').filter(|s| !s.trim().is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| BadInput(format!("--arm {arm}: write kind:key=value,key=value")))?;
+        let value = format!("v = {v}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(v.trim().to_string()));
+        options.insert(k.trim().to_string(), value);
+    }
+    Ok(PrunerSpec {
+        kind: kind.trim().to_string(),
+        options,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn trunc(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(['…']).collect()
+    }
+}
