@@ -16,9 +16,10 @@
 //!
 //! Parameters are fitted in log space, `raw = [ln θ₁ … ln θ_d, ln s,
 //! ln(σ² − σ²_min)]`, `σ²_min = 10⁻⁶`, minimising `−(log marginal likelihood +
-//! log prior)`. The priors are Optuna's (up to constants):
-//! `−(0.1/θᵢ + 0.1 θᵢ)` per coordinate, Gamma(2, 1) on `s`, Gamma(1.1, 30) on
-//! `σ²`. The gradient is analytic:
+//! log prior)`. The priors are Optuna's (up to constants) but for the
+//! long-lengthscale side: `−(a/θᵢ + 0.1 θᵢ)` per coordinate with `a = 10⁻⁴`
+//! ([`LONG_LENGTHSCALE_PRIOR`]; Optuna's `0.1` keeps irrelevant
+//! coordinates relevant), Gamma(2, 1) on `s`, Gamma(1.1, 30) on `σ²`. The gradient is analytic:
 //! `∂ log p(y)/∂r = ½ tr((ααᵀ − C⁻¹) ∂C/∂r)` with `α = C⁻¹y`.
 
 use std::cell::RefCell;
@@ -33,6 +34,17 @@ use super::normal::HALF_LN_2PI;
 
 /// Smallest observation-noise variance (on standardised outputs).
 pub(crate) const MIN_NOISE: f64 = 1e-6;
+
+/// Weight `a` of the prior term `−a/θᵢ` that keeps lengthscales from
+/// growing without bound. Optuna uses `0.1`, which holds every lengthscale
+/// below about 3 (`θᵢ ≳ 0.1`, in unit coordinates): a coordinate an
+/// objective does not depend on then still carries posterior variance far
+/// from the data, and on ZDT1 that variance in `f1 = x0` (at `x0 = 0`, in
+/// corners of the other nine coordinates) was what EHVI kept buying. With
+/// `10⁻⁴` such coordinates reach lengthscales of 30–100; the fit is started
+/// twice (see `fit_models`) so that an early fit that switched a coordinate
+/// off does not stick.
+pub(crate) const LONG_LENGTHSCALE_PRIOR: f64 = 1e-4;
 
 /// Matérn-5/2 correlation of a squared scaled distance `t`, and its
 /// derivative with respect to `t`.
@@ -403,8 +415,8 @@ impl FitData {
         // Log prior and its gradient.
         let mut prior = 0.0;
         for (gc, &t) in grad[..d].iter_mut().zip(&k.inv_sq_ls) {
-            prior -= 0.1 / t + 0.1 * t;
-            *gc += 0.1 / t - 0.1 * t;
+            prior -= LONG_LENGTHSCALE_PRIOR / t + 0.1 * t;
+            *gc += LONG_LENGTHSCALE_PRIOR / t - 0.1 * t;
         }
         prior += k.scale.ln() - k.scale;
         grad[d] += 1.0 - k.scale;
@@ -668,6 +680,29 @@ mod tests {
                 assert_relative_eq!(g[i], num, max_relative = 1e-5, epsilon = 1e-6);
             }
         }
+    }
+
+    #[test]
+    fn a_coordinate_the_output_ignores_gets_a_long_lengthscale() {
+        // y = sin(6 x0) exactly; x1 and x2 are irrelevant. Optuna's prior
+        // weight 0.1 holds their lengthscales below 10 (8.2 here); ours does not.
+        let (d, n) = (3, 40);
+        let (x, _) = data(n, d, 6);
+        let y: Vec<f64> = (0..n).map(|i| (6.0 * x[i * d]).sin()).collect();
+        let mean = y.iter().sum::<f64>() / n as f64;
+        let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let y: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
+        let fd = FitData::new(&x, d, &[false; 3], &y, false);
+        let raw = fit(&fd, &Kernel::initial(d).to_raw(), 200).unwrap();
+        let k = Kernel::from_raw(&raw, false);
+        for &t in &k.inv_sq_ls[1..] {
+            assert!(
+                1.0 / t.sqrt() > 10.0,
+                "lengthscale {} ({k:?})",
+                1.0 / t.sqrt()
+            );
+        }
+        assert!(1.0 / k.inv_sq_ls[0].sqrt() < 1.0, "{k:?}");
     }
 
     #[test]

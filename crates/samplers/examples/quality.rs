@@ -1,0 +1,166 @@
+//! Optimise an analytic problem in memory with one sampler and print the
+//! objective vectors: the `paretosearch bench` contract (last stdout line
+//! one JSON object with `values` and `seconds`), built from this crate
+//! alone so sampler changes are measured without building the binary.
+//!
+//! `cargo run --release -p paretosearch-samplers --example quality --
+//!  --problem zdt3 --sampler gp --trials 200 --seed 0 [--option k=v]...`
+//!
+//! Problems: zdt1, zdt2, zdt3 (10 variables), dtlz2 (6 variables, 3
+//! objectives), the same definitions as `../shared/bench/compare.py`.
+
+use std::time::Instant;
+
+use paretosearch_core::spec::SamplerSpec;
+use paretosearch_core::{
+    Direction, Distribution, Objective, Objectives, Param, SearchSpace, Trial, TrialState,
+};
+use paretosearch_samplers::StudyView;
+
+fn zdt_g(x: &[f64]) -> f64 {
+    1.0 + 9.0 * x[1..].iter().sum::<f64>() / (x.len() - 1) as f64
+}
+
+fn evaluate(problem: &str, x: &[f64]) -> Vec<f64> {
+    match problem {
+        "zdt1" => {
+            let g = zdt_g(x);
+            vec![x[0], g * (1.0 - (x[0] / g).sqrt())]
+        }
+        "zdt2" => {
+            let g = zdt_g(x);
+            vec![x[0], g * (1.0 - (x[0] / g).powi(2))]
+        }
+        "zdt3" => {
+            let g = zdt_g(x);
+            let f1 = x[0];
+            let s = (10.0 * std::f64::consts::PI * f1).sin();
+            vec![f1, g * (1.0 - (f1 / g).sqrt() - (f1 / g) * s)]
+        }
+        "dtlz2" => {
+            let m = 3;
+            let g: f64 = x[m - 1..].iter().map(|v| (v - 0.5).powi(2)).sum();
+            (0..m)
+                .map(|i| {
+                    let mut v = 1.0 + g;
+                    for xj in &x[..m - 1 - i] {
+                        v *= (xj * std::f64::consts::FRAC_PI_2).cos();
+                    }
+                    if i > 0 {
+                        v *= (x[m - 1 - i] * std::f64::consts::FRAC_PI_2).sin();
+                    }
+                    v
+                })
+                .collect()
+        }
+        other => panic!("unknown problem {other}"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut problem = "zdt1".to_string();
+    let mut sampler = "gp".to_string();
+    let mut trials = 200u64;
+    let mut seed = 0u64;
+    let mut options = toml::Table::new();
+    let mut i = 0;
+    while i < args.len() {
+        let v = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "bench" => {
+                i += 1;
+                continue;
+            }
+            "--problem" => problem = v,
+            "--sampler" => sampler = v,
+            "--trials" => trials = v.parse().expect("--trials N"),
+            "--seed" => seed = v.parse().expect("--seed N"),
+            "--option" => {
+                let (k, val) = v.split_once('=').expect("--option KEY=VALUE");
+                let t: toml::Table = format!("v = {val}").parse().expect("a TOML value");
+                options.insert(k.to_string(), t["v"].clone());
+            }
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    let (n_vars, m) = if problem == "dtlz2" { (6, 3) } else { (10, 2) };
+    let space = SearchSpace::new(
+        (0..n_vars)
+            .map(|i| Param {
+                name: format!("x{i}"),
+                distribution: Distribution::Float {
+                    low: 0.0,
+                    high: 1.0,
+                    log: false,
+                    step: None,
+                },
+                when: vec![],
+                monotone: None,
+            })
+            .collect(),
+    )
+    .expect("valid space");
+    let objectives = Objectives(
+        (0..m)
+            .map(|j| Objective {
+                name: format!("f{}", j + 1),
+                direction: Direction::Minimize,
+                constraint: None,
+                cheap: false,
+            })
+            .collect(),
+    );
+    let mut s = paretosearch_samplers::build(&SamplerSpec {
+        kind: sampler.clone(),
+        options,
+    })
+    .expect("sampler");
+    let mut history: Vec<Trial> = Vec::new();
+    let start = Instant::now();
+    for n in 0..trials {
+        let view = StudyView {
+            space: &space,
+            objectives: &objectives,
+            trials: &history,
+            seed,
+        };
+        let p = s.propose(&view, n).expect("proposal");
+        let x: Vec<f64> = (0..n_vars)
+            .map(|i| p.params[&format!("x{i}")].as_f64().expect("float"))
+            .collect();
+        let f = evaluate(&problem, &x);
+        let mut t = Trial::new(n, TrialState::Complete);
+        t.params = p.params;
+        t.attrs = p.attrs;
+        t.values = objectives
+            .names()
+            .iter()
+            .map(|s| s.to_string())
+            .zip(f)
+            .collect();
+        history.push(t);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let values: Vec<Vec<f64>> = history
+        .iter()
+        .filter_map(|t| t.minimised(&objectives))
+        .collect();
+    let xs: Vec<Vec<f64>> = history
+        .iter()
+        .map(|t| {
+            (0..n_vars)
+                .map(|i| t.params[&format!("x{i}")].as_f64().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "problem": problem, "sampler": sampler, "trials": trials, "seed": seed,
+            "seconds": seconds, "ms_per_trial": 1000.0 * seconds / trials.max(1) as f64,
+            "x": xs, "values": values, "attrs": history.iter().map(|t| serde_json::Value::Object(t.attrs.clone())).collect::<Vec<_>>(),
+        })
+    );
+}
