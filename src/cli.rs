@@ -304,8 +304,9 @@ pub struct PlotArgs {
     #[arg(long)]
     pub no_png: bool,
     /// Hypervolume reference point: raw objective values in objective
-    /// order, comma-separated, e.g. `--reference 1.1,1.1` (default: worst
-    /// observed value plus 10 % of the range, per objective).
+    /// order, comma-separated, e.g. `--reference 1.1,1.1` (default: the
+    /// study's, declared in `[hypervolume]` or frozen from its first
+    /// feasible trials, as `status` uses).
     #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
     pub reference: Option<String>,
     /// Print what was written, the hypervolume history and the importances as JSON.

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use paretosearch::observer::{Message, RunStarted, TrialFinished};
-use paretosearch::{summarize, Observer, StudySpec, TrialOutcome, TrialState};
+use paretosearch::reference::{self, Reference};
+use paretosearch::{summarize_against, Observer, StudySpec, TrialOutcome, TrialState};
 
 use crate::eta::{format_eta, EtaWindow};
-use crate::util::fmt_num;
+use crate::util::{fmt_num, hv_short};
 
 /// Progress output: a bar on a terminal, plain lines otherwise, nothing
 /// but warnings with `quiet`.
@@ -20,6 +21,10 @@ pub struct Progress {
     spec: StudySpec,
     /// The recent pace of finished trials, for the bar's ETA.
     eta: Arc<Mutex<EtaWindow>>,
+    /// The hypervolume reference the storage holds (see
+    /// [`Progress::set_stored_reference`]), and the kind of the last one
+    /// used (a line says when it freezes).
+    reference: Mutex<(Option<Reference>, Option<&'static str>)>,
 }
 
 impl Progress {
@@ -49,7 +54,15 @@ impl Progress {
             quiet,
             spec: spec.clone(),
             eta,
+            reference: Mutex::new((None, None)),
         }
+    }
+
+    /// The reference frozen and stored with the study when the run began
+    /// ([`paretosearch::Study::stored_reference`]); without one the rule
+    /// gives the value the engine freezes.
+    pub fn set_stored_reference(&self, r: Option<Reference>) {
+        self.reference.lock().unwrap().0 = r;
     }
 
     /// Print a line above the bar (or plainly), unless quiet.
@@ -90,8 +103,29 @@ impl Observer for Progress {
         if self.quiet {
             return;
         }
-        let s = summarize(e.trials, &self.spec.objectives);
-        let hv = s.hypervolume.map(fmt_num).unwrap_or_else(|| "-".into());
+        let r = {
+            let mut held = self.reference.lock().unwrap();
+            let r = reference::resolve(&self.spec, held.0.as_ref(), e.trials);
+            let kind = r.as_ref().map(Reference::kind);
+            if let Some(r) = r
+                .as_ref()
+                .filter(|_| held.1 != kind && kind != Some("provisional"))
+            {
+                self.line(&format!(
+                    "hypervolume reference {} ({}); hv is the share of the box between the best values and it",
+                    r.describe(&self.spec.objectives, fmt_num),
+                    r.source_text()
+                ));
+            }
+            held.1 = kind;
+            r
+        };
+        let provisional = r.as_ref().is_some_and(|r| r.kind() == "provisional");
+        let s = summarize_against(e.trials, &self.spec.objectives, r);
+        let mut hv = hv_short(&s);
+        if provisional {
+            hv.push_str(" (provisional)");
+        }
         self.eta.lock().unwrap().record(s.finished as u64);
         if let Some(b) = &self.bar {
             b.set_position(s.finished as u64);

@@ -118,6 +118,7 @@ async fn run_inner(args: RunArgs, must_exist: bool) -> Result<ExitCode> {
     drop(trials);
     let plain = args.plain || !std::io::stdout().is_terminal();
     let progress = Arc::new(Progress::new(&prepared.spec, budget, plain, args.quiet));
+    progress.set_stored_reference(study.stored_reference());
     if !args.quiet {
         study.observe(progress.clone());
     }

@@ -10,14 +10,17 @@ use serde_json::json;
 use crate::cli::StatusArgs;
 use crate::study;
 use crate::term::wrap;
-use crate::util::{finished_of, fmt_num, summarize, Summary};
+use crate::util::{finished_of, fmt_num, hv_long, Summary};
+use paretosearch::summarize_against;
 
 /// Print a study's status.
 pub async fn status(args: StatusArgs) -> Result<ExitCode> {
     let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;
-    let summary = summarize(&trials, &loaded.spec.objectives);
+    let stored = paretosearch::reference::stored(&record.spec_json, &loaded.spec.objectives);
+    let reference = paretosearch::reference::resolve(&loaded.spec, stored.as_ref(), &trials);
+    let summary = summarize_against(&trials, &loaded.spec.objectives, reference);
     if args.json {
         let counts: serde_json::Map<String, serde_json::Value> = [
             TrialState::Waiting,
@@ -56,6 +59,8 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
             "counts": counts,
             "pruned": { "stopped_early": summary.stopped, "skipped_before_training": summary.skipped },
             "hypervolume": summary.hypervolume,
+            "hypervolume_normalised": summary.normalised,
+            "reference": summary.reference.as_ref().map(|r| r.to_json(&loaded.spec.objectives)),
             "pareto": summary.pareto.iter().map(|&i| crate::export::trial_json(&trials[i])).collect::<Vec<_>>(),
             "best": best,
             "pruner": crate::pruner_status::diagnose(&loaded.spec, &trials),
@@ -120,15 +125,14 @@ pub fn print_summary(trials: &[Trial], spec: &StudySpec, summary: &Summary, max_
             .total_cmp(vb.first().unwrap_or(&0.0))
     });
     let line = format!(
-        "Pareto set: {} trial{}{}",
+        "Pareto set: {} trial{}",
         pareto.len(),
         if pareto.len() == 1 { "" } else { "s" },
-        summary
-            .hypervolume
-            .map(|h| format!(" (hypervolume {} w.r.t. the observed nadir)", fmt_num(h)))
-            .unwrap_or_default()
     );
     println!("{}", wrap(&line, 2));
+    if let Some(hv) = hv_long(summary, &spec.objectives) {
+        println!("{}", wrap(&hv, 2));
+    }
     let mut table = crate::term::table();
     let params: Vec<&str> = spec
         .space

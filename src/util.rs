@@ -34,6 +34,35 @@ pub fn finished_of(summary: &Summary, file_budget: u64) -> String {
     }
 }
 
+/// The hypervolume of a summary as people read it: the normalised figure
+/// (`0.734 of the box`), or `-` without one.
+pub fn hv_short(summary: &Summary) -> String {
+    match (summary.hypervolume, summary.normalised) {
+        (_, Some(n)) => format!("{n:.3}"),
+        (Some(_), None) => "0".into(),
+        (None, _) => "-".into(),
+    }
+}
+
+/// `hypervolume 0.734 of the box between the best values and the
+/// reference f1 ≤ 1.1, f2 ≤ 10 (frozen from ...; raw 12.3)`.
+pub fn hv_long(summary: &Summary, objectives: &paretosearch_core::Objectives) -> Option<String> {
+    let raw = summary.hypervolume?;
+    let r = summary.reference.as_ref()?;
+    let refs = r.describe(objectives, fmt_num);
+    Some(match summary.normalised {
+        Some(n) => format!(
+            "hypervolume {n:.3} of the box between the best values and the reference {refs} ({}; raw {})",
+            r.source_text(),
+            fmt_num(raw)
+        ),
+        None => format!(
+            "hypervolume 0: no trial beats the reference {refs} in every objective ({})",
+            r.source_text()
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,10 +14,10 @@
 //!   hypervolume of the Pareto set of the feasible COMPLETE trials numbered
 //!   `≤ n`, in the minimised space, against **one fixed reference point**:
 //!   `--reference` if given (raw objective values, in objective order),
-//!   else the rule of `pareto::nadir_reference` applied to every feasible
-//!   COMPLETE trial of the study (per objective, the worst value plus 10 %
-//!   of the observed range). The curve therefore never decreases, and its
-//!   last value is the hypervolume `paretosearch status` prints.
+//!   else the study's fixed reference (`paretosearch::reference`: declared
+//!   in `[hypervolume]`, or frozen from the first feasible trials), the one
+//!   `status` uses. The curve therefore never decreases, and its last value
+//!   is the hypervolume `paretosearch status` prints.
 //! * **Parameter importance per objective**, by PED-ANOVA
 //!   ([`importance`]).
 //!
@@ -301,10 +301,12 @@ pub fn write_figures(figures: &[Figure], dir: &Path, with_png: bool) -> Result<V
 /// Run `plot`.
 pub async fn plot(args: PlotArgs) -> Result<ExitCode> {
     let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
-    let reference = parse_reference(&loaded.spec, args.reference.as_deref())?;
+    let given = crate::report::reference_of(&loaded.spec, args.reference.as_deref())?;
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;
-    let figs = Figures::compute(&loaded.spec, &trials, reference);
+    let stored = paretosearch::reference::stored(&record.spec_json, &loaded.spec.objectives);
+    let reference = given.resolve(&loaded.spec, stored.as_ref(), &trials);
+    let figs = Figures::compute(&loaded.spec, &trials, reference.raw.clone());
     let dir = args
         .out
         .clone()
@@ -317,6 +319,7 @@ pub async fn plot(args: PlotArgs) -> Result<ExitCode> {
             "figures": figs.figures.iter().map(|f| json!({"name": f.name, "title": f.title})).collect::<Vec<_>>(),
             "pareto": figs.summary.pareto.iter().map(|&i| trials[i].number).collect::<Vec<_>>(),
             "reference": figs.reference,
+            "reference_source": reference.source,
             "hypervolume": figs.hypervolume.iter().map(|(n, h)| json!({"trial": n, "hypervolume": h})).collect::<Vec<_>>(),
             "importance": figs.importance.iter().map(|(o, r)| (o.clone(), match r {
                 Ok(v) => json!(v.iter().map(|(p, x)| (p.clone(), json!(x))).collect::<serde_json::Map<_, _>>()),

@@ -145,6 +145,35 @@ pub struct Reference {
     pub source: String,
 }
 
+impl Reference {
+    /// This one when given (`--reference`), else the study's fixed
+    /// reference ([`paretosearch::reference::resolve`]: declared, stored,
+    /// frozen, provisional) with its source in words.
+    pub fn resolve(
+        &self,
+        spec: &StudySpec,
+        stored: Option<&paretosearch::reference::Reference>,
+        trials: &[Trial],
+    ) -> Reference {
+        if self.raw.is_some() {
+            return Reference {
+                raw: self.raw.clone(),
+                source: self.source.clone(),
+            };
+        }
+        match paretosearch::reference::resolve(spec, stored, trials) {
+            Some(r) => Reference {
+                source: format!("reference {}", r.source_text()),
+                raw: Some(r.raw),
+            },
+            None => Reference {
+                raw: None,
+                source: "no feasible trial yet".into(),
+            },
+        }
+    }
+}
+
 /// Where a study's trial logs are and how many lines of each to show.
 pub struct Logs<'a> {
     /// `<study dir>/<study name>-logs`.
@@ -246,27 +275,26 @@ pub fn study_json(
         })
         .collect();
     // The normalised hypervolume: the box between the reference and the
-    // ideal point of the feasible trials is 1.
-    let ideal: Option<Vec<f64>> = figs.reference.as_ref().and_then(|_| {
-        let feasible: Vec<&crate::plot::Point> = figs
-            .points
-            .iter()
-            .filter(|p| matches!(p.kind, Kind::Front | Kind::Dominated))
-            .collect();
-        (!feasible.is_empty()).then(|| {
-            objectives
-                .iter()
-                .enumerate()
-                .map(|(j, o)| {
-                    let it = feasible.iter().map(|p| p.raw[j]);
-                    match o.direction {
-                        Direction::Minimize => it.fold(f64::INFINITY, f64::min),
-                        Direction::Maximize => it.fold(f64::NEG_INFINITY, f64::max),
-                    }
+    // ideal point of the Pareto set (the one `status` divides by).
+    let measured = figs.reference.as_ref().map(|r| {
+        let min = |raw: &[f64]| -> Vec<f64> {
+            raw.iter()
+                .zip(objectives.iter())
+                .map(|(v, o)| match o.direction {
+                    Direction::Minimize => *v,
+                    Direction::Maximize => -*v,
                 })
                 .collect()
-        })
+        };
+        let front: Vec<Vec<f64>> = figs
+            .points
+            .iter()
+            .filter(|p| p.kind == Kind::Front)
+            .map(|p| min(&p.raw))
+            .collect();
+        paretosearch::reference::measure(&front, &min(r), objectives)
     });
+    let ideal = measured.as_ref().and_then(|m| m.ideal.clone());
     let box_volume = match (&figs.reference, &ideal) {
         (Some(r), Some(i)) => r.iter().zip(i).map(|(r, i)| (r - i).abs()).product::<f64>(),
         _ => 0.0,

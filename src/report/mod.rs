@@ -123,6 +123,11 @@ pub async fn page_data(
     reference: &data::Reference,
     live: Option<&str>,
 ) -> Result<serde_json::Value> {
+    let stored = match store.find_study(&spec.name).await? {
+        Some(rec) => paretosearch::reference::stored(&rec.spec_json, &spec.objectives),
+        None => None,
+    };
+    let reference = reference.resolve(spec, stored.as_ref(), trials);
     let names = spec.objectives.names();
     let mut others = Vec::new();
     for rec in store.list_studies().await? {
@@ -137,7 +142,7 @@ pub async fn page_data(
         "generated": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         "live": live.is_some(),
         "token": live,
-        "study": data::study_json(spec, storage_url, trials, logs, reference),
+        "study": data::study_json(spec, storage_url, trials, logs, &reference),
         "others": others,
     }))
 }
@@ -176,12 +181,13 @@ pub async fn report(args: ReportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The hypervolume reference of the page: `--reference`, or the nadir rule.
+/// The hypervolume reference `--reference` gives, checked; without it
+/// the page uses the study's ([`data::Reference::resolve`]).
 pub fn reference_of(spec: &StudySpec, text: Option<&str>) -> Result<data::Reference> {
     let raw = parse_reference(spec, text)?;
     let source = match &raw {
         Some(_) => "reference given by --reference".to_string(),
-        None => "reference of the nadir rule: per objective the worst feasible value plus 10 % of the range, over the whole study".to_string(),
+        None => String::new(),
     };
     Ok(data::Reference { raw, source })
 }

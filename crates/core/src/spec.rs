@@ -97,6 +97,8 @@ pub struct StudySpec {
     pub runner: RunnerSpec,
     /// `[budget]`.
     pub budget: Budget,
+    /// `[hypervolume]`: the reference point, declared or to be frozen.
+    pub hypervolume: HypervolumeSpec,
     /// Where the spec came from (for errors raised after parsing).
     pub origin: SpecOrigin,
 }
@@ -179,6 +181,32 @@ pub struct Budget {
     pub timeout: Option<Duration>,
     /// Concurrent trials on this machine.
     pub workers: usize,
+}
+
+/// How many first feasible COMPLETE trials freeze a study's hypervolume
+/// reference when `[hypervolume] reference` is not declared.
+pub const DEFAULT_FREEZE_AFTER: usize = 10;
+
+/// `[hypervolume]`: the one reference point every hypervolume of the
+/// study (progress bar, `status`, `plot`, `report`) is measured against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HypervolumeSpec {
+    /// Declared reference: raw objective values, in objective order.
+    pub reference: Option<Vec<f64>>,
+    /// Without a declared reference, the first this many feasible
+    /// COMPLETE trials (in the order they finished) freeze it: their
+    /// nadir plus 10 % of their range per objective, stored with the
+    /// study once reached.
+    pub freeze_after: usize,
+}
+
+impl Default for HypervolumeSpec {
+    fn default() -> Self {
+        HypervolumeSpec {
+            reference: None,
+            freeze_after: DEFAULT_FREEZE_AFTER,
+        }
+    }
 }
 
 /// The file a spec was read from and its text, kept to locate fields in
@@ -395,6 +423,10 @@ impl StudySpec {
                 "trials": self.budget.trials,
                 "timeout": self.budget.timeout.as_ref().map(dur),
                 "workers": self.budget.workers,
+            },
+            "hypervolume": {
+                "reference": self.hypervolume.reference,
+                "freeze_after": self.hypervolume.freeze_after,
             },
         })
     }

@@ -300,6 +300,9 @@ impl Study {
             .expect("a RUNNING trial can finish");
         rec.requeued = requeue && rec.state == TrialState::Fail;
         let trials = self.note_finished(&rec).await;
+        if rec.state == TrialState::Complete {
+            self.freeze_reference_if_due(&trials).await;
+        }
         let observers = self.observers();
         if !observers.is_empty() {
             let event = TrialFinished {

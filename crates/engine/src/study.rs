@@ -14,7 +14,7 @@ use paretosearch_store::{Store, StudyRecord, TrialCache};
 use tokio_util::sync::CancellationToken;
 
 use crate::observer::{Level, Message, Observer, Observers};
-use crate::summary::{summarize, Front, Summary};
+use crate::summary::summarize;
 use crate::worker::worker_id;
 use crate::EngineError;
 
@@ -53,6 +53,9 @@ pub(crate) struct Inner {
     pub(crate) swept_logs: std::sync::atomic::AtomicBool,
     /// Fires when the last handle is dropped: the heartbeat task ends.
     pub(crate) closed: CancellationToken,
+    /// The hypervolume reference frozen and stored with the study, once
+    /// it is (see [`crate::reference`]).
+    pub(crate) frozen: Mutex<Option<crate::reference::Reference>>,
 }
 
 impl Drop for Inner {
@@ -115,8 +118,17 @@ impl Study {
         let pruning = build_pruning(&spec)?;
         let storage = mask_url(storage_url);
         let record = if create {
+            // Rewriting the stored spec keeps the frozen reference it holds.
+            let previous = store.find_study(&spec.name).await?;
+            let kept = previous
+                .as_ref()
+                .and_then(|r| crate::reference::stored(&r.spec_json, &spec.objectives));
+            let mut json = stored_spec_json(&spec);
+            if let Some(r) = &kept {
+                json = crate::reference::with_stored(&json, r, &spec.objectives);
+            }
             store
-                .open_study(&spec.name, &spec.fingerprint(), &stored_spec_json(&spec))
+                .open_study(&spec.name, &spec.fingerprint(), &json)
                 .await?
         } else {
             let Some(rec) = store.find_study(&spec.name).await? else {
@@ -137,6 +149,7 @@ impl Study {
             rec
         };
         let budget = spec.budget.trials;
+        let frozen = crate::reference::stored(&record.spec_json, &spec.objectives);
         let inner = Arc::new(Inner {
             cache: tokio::sync::Mutex::new(TrialCache::new(record.id)),
             store,
@@ -153,9 +166,17 @@ impl Study {
             budget: budget.into(),
             swept_logs: false.into(),
             closed: CancellationToken::new(),
+            frozen: Mutex::new(frozen),
         });
         crate::heartbeat::spawn(&inner);
-        Ok(Study { inner })
+        let study = Study { inner };
+        // A study that has the trials to freeze its reference but none
+        // stored (one older than the rule) gets it now.
+        if study.inner.spec.hypervolume.reference.is_none() && study.stored_reference().is_none() {
+            let trials = study.trials().await?;
+            study.freeze_reference_if_due(&trials).await;
+        }
+        Ok(study)
     }
 
     /// The study's specification.
@@ -274,19 +295,6 @@ impl Study {
                 study: self.name().to_string(),
                 number,
             })
-    }
-
-    /// Counts, the Pareto set and the best trial per objective.
-    pub async fn summary(&self) -> Result<(Arc<Vec<Trial>>, Summary), EngineError> {
-        let trials = self.trials().await?;
-        let s = summarize(&trials, self.objectives());
-        Ok((trials, s))
-    }
-
-    /// The feasible Pareto set with its hypervolume.
-    pub async fn pareto_front(&self) -> Result<Front, EngineError> {
-        let trials = self.trials().await?;
-        Ok(Front::of(&trials, self.objectives()))
     }
 
     /// The best feasible COMPLETE trial for the objective `name` (in its

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use paretosearch_core::spec::DEFAULT_FREEZE_AFTER;
 use paretosearch_core::{pareto, Objectives, Trial, TrialState};
+
+use crate::reference::{self, Reference};
 
 /// A study's counts, Pareto set and best trials.
 #[derive(Debug, Default, Clone)]
@@ -16,10 +19,15 @@ pub struct Summary {
     /// Indices (into the trial slice) of the Pareto set: feasible COMPLETE
     /// trials no other feasible COMPLETE trial dominates, by number.
     pub pareto: Vec<usize>,
-    /// Hypervolume of the Pareto set in the minimised space, with the
-    /// reference point [`pareto::nadir_reference`] of all feasible
-    /// COMPLETE trials (it moves as the study grows; for display).
+    /// Hypervolume of the Pareto set in the minimised space against the
+    /// study's fixed reference ([`Summary::reference`]; see
+    /// [`crate::reference`]), in the product of the objectives' units.
     pub hypervolume: Option<f64>,
+    /// [`Summary::hypervolume`] over the box between the ideal point and
+    /// the reference (0 to 1; `None` when no trial beats the reference).
+    pub normalised: Option<f64>,
+    /// The reference the hypervolume is measured against.
+    pub reference: Option<Reference>,
     /// Index of the best trial per objective (feasible COMPLETE).
     pub best: Vec<Option<usize>>,
     /// PRUNED trials skipped before training by partial-order pruning.
@@ -56,8 +64,23 @@ pub fn skipped_before_training(t: &Trial) -> bool {
     t.state == TrialState::Pruned && t.prune_rule().is_some_and(|r| r.before_training())
 }
 
-/// Summarise a study's trials.
+/// Summarise a study's trials, the hypervolume against the reference of
+/// the default rule (frozen from the first
+/// [`DEFAULT_FREEZE_AFTER`] feasible trials, provisional before). A
+/// study's own reference (declared, stored) is
+/// [`Study::summary`](crate::Study::summary)'s, or [`summarize_against`]'s.
 pub fn summarize(trials: &[Trial], objectives: &Objectives) -> Summary {
+    let reference = reference::by_rule(trials, objectives, DEFAULT_FREEZE_AFTER);
+    summarize_against(trials, objectives, reference)
+}
+
+/// Summarise a study's trials, the hypervolume against `reference`
+/// (none: no hypervolume).
+pub fn summarize_against(
+    trials: &[Trial],
+    objectives: &Objectives,
+    reference: Option<Reference>,
+) -> Summary {
     let mut s = Summary::default();
     for t in trials {
         *s.counts.entry(t.state).or_default() += 1;
@@ -79,10 +102,15 @@ pub fn summarize(trials: &[Trial], objectives: &Objectives) -> Summary {
     let feasible = feasible_points(trials, objectives);
     let mut on_front = Vec::new();
     if let Some(front) = front_of(&feasible) {
-        s.hypervolume = Some(front.hypervolume);
+        if let Some(r) = &reference {
+            let h = reference::measure(&front.points, &r.minimised(objectives), objectives);
+            s.hypervolume = Some(h.raw);
+            s.normalised = h.normalised;
+        }
         on_front = front.on_front;
         s.pareto = front.members;
     }
+    s.reference = reference;
     let points: Vec<Vec<f64>> = feasible.iter().map(|(_, p)| p.clone()).collect();
     let numbers: Vec<u64> = feasible.iter().map(|&(i, _)| trials[i].number).collect();
     s.best = (0..objectives.len())

@@ -7,8 +7,8 @@ use super::parse::{
     self, Problem, DEFAULT_GRACE, DEFAULT_HEARTBEAT, DEFAULT_RETRIES, DEFAULT_WORKERS,
 };
 use super::{
-    Budget, BuiltinSpec, CommandSpec, PrunerSpec, RunnerSpec, SamplerSpec, SpecError, SpecOrigin,
-    StudySpec,
+    Budget, BuiltinSpec, CommandSpec, HypervolumeSpec, PrunerSpec, RunnerSpec, SamplerSpec,
+    SpecError, SpecOrigin, StudySpec,
 };
 use crate::objective::{Direction, Objective, Objectives};
 use crate::space::validate::{self, Syntax};
@@ -457,6 +457,7 @@ impl StudySpecBuilder {
                 timeout: self.budget_timeout,
                 workers: self.workers,
             },
+            hypervolume: HypervolumeSpec::default(),
             origin: SpecOrigin {
                 file: PathBuf::from(CODE_ORIGIN),
                 text: String::new(),

@@ -7,7 +7,7 @@
 //! One part per table: [`study`] (`[study]`), [`objectives`]
 //! (`[[objectives]]`), [`search_space`] and [`param`] (`[search_space]`,
 //! its includes and its parameters), [`runner`] (`[runner]`) and [`tables`]
-//! (`[sampler]`, `[pruner]`, `[budget]`), with shared [`helpers`]. The
+//! (`[sampler]`, `[pruner]`, `[budget]`), [`hypervolume`] (`[hypervolume]`), with shared [`helpers`]. The
 //! rules that do not depend on TOML (a study name's characters, heartbeat
 //! and staleness, constraints, placeholders, the budget, and through
 //! [`crate::space::validate`] every rule on parameters) are functions
@@ -24,6 +24,7 @@ use super::walk::Tab;
 use super::{RunnerSpec, SpecError, SpecOrigin, StudySpec, NO_RUNNER};
 
 mod helpers;
+mod hypervolume;
 mod objectives;
 mod param;
 mod runner;
@@ -47,6 +48,7 @@ const TOP_KEYS: &[&str] = &[
     "pruner",
     "runner",
     "budget",
+    "hypervolume",
 ];
 
 /// Default heartbeat period.
@@ -92,6 +94,7 @@ pub(crate) fn parse_spec(
         },
     };
     let budget = tables::parse_budget(&root)?;
+    let hypervolume = hypervolume::parse_hypervolume(&root, &objectives)?;
 
     Ok(StudySpec {
         name,
@@ -106,6 +109,7 @@ pub(crate) fn parse_spec(
         pruner,
         runner,
         budget,
+        hypervolume,
         origin: SpecOrigin {
             file: file.to_path_buf(),
             text: text.to_string(),
