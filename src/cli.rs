@@ -180,6 +180,10 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub study: StudyArgs,
     /// Only the Pareto-optimal (feasible, non-dominated, COMPLETE) trials.
+    /// With `--format optuna-journal`, every trial and the Pareto ones
+    /// marked by the user attribute `pareto = true`: Optuna numbers a
+    /// journal's trials in write order, and this keeps its numbers
+    /// paretosearch's.
     #[arg(long)]
     pub pareto: bool,
     /// Output format.

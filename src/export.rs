@@ -19,14 +19,31 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
     let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
     let record = loaded.existing_study().await?;
     let trials = loaded.store.trials(record.id).await?;
-    let selected: Vec<&Trial> = if args.pareto {
+    let pareto: Option<Vec<u64>> = args.pareto.then(|| {
         let s = summarize(&trials, &loaded.spec.objectives);
-        let mut idx = s.pareto.clone();
-        idx.sort_unstable();
-        idx.iter().map(|&i| &trials[i]).collect()
-    } else {
-        trials.iter().collect()
+        let mut numbers: Vec<u64> = s.pareto.iter().map(|&i| trials[i].number).collect();
+        numbers.sort_unstable();
+        numbers
+    });
+    // Optuna numbers a journal's trials in the order they are written, so
+    // a journal of the Pareto set alone would renumber them: it holds
+    // every trial and marks the Pareto set (user attribute `pareto`).
+    let journal = args.format == Format::OptunaJournal;
+    let selected: Vec<&Trial> = match &pareto {
+        Some(numbers) if !journal => trials
+            .iter()
+            .filter(|t| numbers.binary_search(&t.number).is_ok())
+            .collect(),
+        _ => trials.iter().collect(),
     };
+    if journal && pareto.is_some() {
+        eprintln!(
+            "--pareto with --format optuna-journal: all {} trials written, so that Optuna's trial numbers are paretosearch's; the {} of the Pareto set carry the user attribute pareto = true",
+            trials.len(),
+            pareto.as_ref().map_or(0, Vec::len)
+        );
+    }
+    let marks = pareto.as_deref().filter(|_| journal);
     match args.format {
         _ if args.append && args.format != Format::OptunaJournal => {
             return Err(BadInput("--append applies to --format optuna-journal only".into()).into());
@@ -74,13 +91,14 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
                 &loaded.spec,
                 &selected,
                 id,
+                marks,
             ));
             write_out(Some(out), &text)?;
         }
         Format::OptunaJournal => {
             write_out(
                 args.out.as_deref(),
-                &crate::export_optuna::journal(&loaded.spec, &selected),
+                &crate::export_optuna::journal_as(&loaded.spec, &selected, 0, marks),
             )?;
         }
         Format::Toml => {

@@ -15,6 +15,11 @@
 //! the `constraints` system attribute Optuna's samplers and the dashboard
 //! read (one number per bound, `<= 0` when satisfied). The failure or
 //! pruning reason and paretosearch's trial number go to user attributes.
+//!
+//! Optuna numbers a journal's trials in write order, so the journal always
+//! holds every trial, by number (Optuna's numbers are then paretosearch's);
+//! with `--pareto` the Pareto set is marked by the user attribute
+//! `pareto = true` (false on the others) instead of leaving the others out.
 
 use paretosearch_core::{Direction, Distribution, ParamValue, StudySpec, Trial, TrialState};
 use serde_json::{json, Map, Value};
@@ -84,15 +89,20 @@ pub fn next_study_id(existing: &str, name: &str) -> Result<(u64, bool), String> 
     Ok((names.len() as u64, names.iter().any(|n| n == name)))
 }
 
-/// The journal text (one JSON object per line) of a fresh journal.
-pub fn journal(spec: &StudySpec, trials: &[&Trial]) -> String {
-    journal_as(spec, trials, 0)
-}
-
-/// The journal operations of the study, written as the journal's study
+/// The journal text (one JSON object per line) of the study, written as the journal's study
 /// number `study_id` (0 in a fresh journal; see [`next_study_id`] to add it
-/// to an existing one).
-pub fn journal_as(spec: &StudySpec, trials: &[&Trial], study_id: u64) -> String {
+/// to an existing one). With `pareto` (trial numbers, sorted), every trial
+/// gets the user attribute `pareto`, true for those numbers.
+///
+/// Optuna numbers a journal's trials in the order their `CREATE_TRIAL`
+/// operations come, whatever they hold, so `trials` should be all of them
+/// by number: a subset would be renumbered.
+pub fn journal_as(
+    spec: &StudySpec,
+    trials: &[&Trial],
+    study_id: u64,
+    pareto: Option<&[u64]>,
+) -> String {
     let worker = "paretosearch-export";
     let mut lines = Vec::with_capacity(trials.len() + 1);
     let directions: Vec<u8> = spec
@@ -144,6 +154,12 @@ pub fn journal_as(spec: &StudySpec, trials: &[&Trial], study_id: u64) -> String 
         }
         let mut user = Map::new();
         user.insert("paretosearch_number".into(), json!(t.number));
+        if let Some(front) = pareto {
+            user.insert(
+                "pareto".into(),
+                json!(front.binary_search(&t.number).is_ok()),
+            );
+        }
         if let Some(r) = &t.reason {
             user.insert("reason".into(), json!(r));
         }
@@ -222,7 +238,7 @@ trials = 2
         done.finished_at = Some(1_700_000_001_500);
         let mut failed = Trial::new(1, TrialState::Fail);
         failed.reason = Some("exit 3".into());
-        let lines: Vec<Value> = journal(&spec, &[&done, &failed])
+        let lines: Vec<Value> = journal_as(&spec, &[&done, &failed], 0, Some(&[0]))
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
@@ -245,5 +261,7 @@ trials = 2
         assert_eq!(lines[3]["state"], 3);
         assert!(lines[3]["values"].is_null());
         assert_eq!(lines[3]["user_attrs"]["reason"], "exit 3");
+        assert_eq!(t["user_attrs"]["pareto"], true);
+        assert_eq!(lines[3]["user_attrs"]["pareto"], false);
     }
 }

@@ -198,3 +198,87 @@ fn exports_mark_infeasible_trials() {
         trials.iter().filter(|t| t["feasible"] == false).count()
     );
 }
+
+/// `export --pareto --format optuna-journal` keeps the trial numbers:
+/// Optuna numbers a journal's trials in write order, so the journal holds
+/// every trial and marks the Pareto set with the user attribute `pareto`
+/// (a journal of the Pareto set alone renumbered trial 7 as 0).
+#[test]
+fn pareto_journal_keeps_trial_numbers_and_marks_the_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "conditional.toml", CONDITIONAL);
+    let o = ps(&["run", f.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ps(&["status", f.to_str().unwrap(), "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut front: Vec<u64> = status["pareto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    front.sort_unstable();
+    // A front that is not trials 0, 1, ...: leaving the others out would
+    // have renumbered it.
+    assert!(
+        front.iter().enumerate().any(|(i, &n)| i as u64 != n),
+        "{front:?}"
+    );
+    let journal = dir.path().join("pareto.log");
+    let o = ps(&[
+        "export",
+        f.to_str().unwrap(),
+        "--pareto",
+        "--format",
+        "optuna-journal",
+        "--out",
+        journal.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("pareto = true"),
+        "{}",
+        text(&o)
+    );
+    let ops: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let trials: Vec<&serde_json::Value> = ops.iter().filter(|o| o["op_code"] == 4).collect();
+    assert_eq!(trials.len(), 12);
+    for (i, t) in trials.iter().enumerate() {
+        // Write order is Optuna's numbering.
+        assert_eq!(t["user_attrs"]["paretosearch_number"], i as u64, "{t}");
+    }
+    let marked: Vec<u64> = trials
+        .iter()
+        .filter(|t| t["user_attrs"]["pareto"] == true)
+        .map(|t| t["user_attrs"]["paretosearch_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(marked, front);
+    assert!(trials
+        .iter()
+        .all(|t| t["user_attrs"]["pareto"].is_boolean()));
+
+    // Where Optuna is installed: its numbers are ours, and its own Pareto
+    // set of the journal is the marked one.
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import optuna"])
+        .output();
+    if probe.is_ok_and(|o| o.status.success()) {
+        let j = journal.to_str().unwrap();
+        let script = format!(
+            "import optuna\nfrom optuna.storages import JournalStorage\nfrom optuna.storages.journal import JournalFileBackend\ns = JournalStorage(JournalFileBackend({j:?}))\nst = optuna.load_study(study_name='conditional', storage=s)\nassert len(st.trials) == 12, len(st.trials)\nfor t in st.trials:\n    assert t.number == t.user_attrs['paretosearch_number'], (t.number, t.user_attrs)\nmarked = sorted(t.number for t in st.trials if t.user_attrs['pareto'])\nbest = sorted(t.number for t in st.best_trials)\nassert marked == best, (marked, best)\nprint(marked)\n"
+        );
+        let o = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            format!("{front:?}")
+        );
+    }
+}
