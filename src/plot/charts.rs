@@ -207,8 +207,8 @@ fn pareto_2d(spec: &StudySpec, figs: &Figures) -> Figure {
     let (w, h) = (780.0, 500.0);
     let (left, right, top, bottom) = (78.0, 590.0, 44.0, 440.0);
     let mut svg = Svg::new(w, h);
-    let x = Scale::fit(figs.points.iter().map(|p| p.raw[0]), left, right);
-    let y = Scale::fit(figs.points.iter().map(|p| p.raw[1]), bottom, top);
+    let x = Scale::fit_auto(figs.points.iter().map(|p| p.raw[0]), left, right);
+    let y = Scale::fit_auto(figs.points.iter().map(|p| p.raw[1]), bottom, top);
     svg.title(
         left,
         26.0,
@@ -270,7 +270,7 @@ fn values_over_trials(spec: &StudySpec, figs: &Figures) -> Figure {
     let (left, right, top, bottom) = (78.0, 590.0, 44.0, 440.0);
     let mut svg = Svg::new(w, h);
     let x = Scale::fit(figs.points.iter().map(|p| p.number as f64), left, right);
-    let y = Scale::fit(figs.points.iter().map(|p| p.raw[0]), bottom, top);
+    let y = Scale::fit_auto(figs.points.iter().map(|p| p.raw[0]), bottom, top);
     svg.title(
         left,
         26.0,
@@ -323,10 +323,46 @@ fn scatter_matrix(spec: &StudySpec, figs: &Figures) -> Figure {
         &format!("Objectives of `{}`, pair by pair", spec.name),
     );
     let order = draw_order(&figs.points);
+    // One scale per objective (log where it spans decades), shared by its
+    // column (x) and its row (y).
+    let fit =
+        |k: usize, p0: f64, p1: f64| Scale::fit_auto(figs.points.iter().map(|p| p.raw[k]), p0, p1);
     for i in 0..m {
         for j in 0..m {
             let x0 = left + j as f64 * (cell + gap);
             let y0 = top + i as f64 * (cell + gap);
+            let xs = fit(j, x0, x0 + cell);
+            let ys = fit(i, y0 + cell, y0);
+            // Every column's ticks under the bottom row and every row's
+            // left of the first column, the diagonal cells' included.
+            if i == m - 1 {
+                let t = xs.ticks(3);
+                let axis = format!("x:{}", spec.objectives.0[j].name);
+                for &v in &t {
+                    svg.tick(
+                        xs.px(v),
+                        y0 + cell + 14.0,
+                        10.0,
+                        "middle",
+                        &axis,
+                        &xs.label(v, &t),
+                    );
+                }
+            }
+            if j == 0 {
+                let t = ys.ticks(3);
+                let axis = format!("y:{}", spec.objectives.0[i].name);
+                for &v in &t {
+                    svg.tick(
+                        x0 - 4.0,
+                        ys.px(v) + 3.0,
+                        10.0,
+                        "end",
+                        &axis,
+                        &ys.label(v, &t),
+                    );
+                }
+            }
             if i == j {
                 svg.raw(&format!(
                     r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#f6f7f9" stroke="{}"/>"##,
@@ -349,19 +385,23 @@ fn scatter_matrix(spec: &StudySpec, figs: &Figures) -> Figure {
                     y0 + cell / 2.0 + 14.0,
                     11.0,
                     "middle",
-                    match o.direction {
-                        Direction::Minimize => "minimize",
-                        Direction::Maximize => "maximize",
-                    },
+                    &format!(
+                        "{}{}",
+                        match o.direction {
+                            Direction::Minimize => "minimize",
+                            Direction::Maximize => "maximize",
+                        },
+                        if xs.log { ", log scale" } else { "" }
+                    ),
                 );
                 continue;
             }
-            let xs = Scale::fit(figs.points.iter().map(|p| p.raw[j]), x0, x0 + cell);
-            let ys = Scale::fit(figs.points.iter().map(|p| p.raw[i]), y0 + cell, y0);
             svg.raw(&format!(
-                r#"<g class="cell" data-x="{}" data-y="{}">"#,
+                r#"<g class="cell" data-x="{}" data-y="{}" data-x-scale="{}" data-y-scale="{}">"#,
                 esc(&spec.objectives.0[j].name),
-                esc(&spec.objectives.0[i].name)
+                esc(&spec.objectives.0[i].name),
+                xs.kind(),
+                ys.kind()
             ));
             svg.raw(&format!(
                 r#"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="{}"/>"#,
@@ -371,30 +411,6 @@ fn scatter_matrix(spec: &StudySpec, figs: &Figures) -> Figure {
                 n(cell),
                 colour::INK
             ));
-            if i == m - 1 {
-                let t = xs.ticks(3);
-                for &v in &t {
-                    svg.text(
-                        xs.px(v),
-                        y0 + cell + 14.0,
-                        10.0,
-                        "middle",
-                        &super::svg::tick_label(v, &t),
-                    );
-                }
-            }
-            if j == 0 {
-                let t = ys.ticks(3);
-                for &v in &t {
-                    svg.text(
-                        x0 - 4.0,
-                        ys.px(v) + 3.0,
-                        10.0,
-                        "end",
-                        &super::svg::tick_label(v, &t),
-                    );
-                }
-            }
             for p in &order {
                 let tip = tooltip(spec, p);
                 marker(&mut svg, p, xs.px(p.raw[j]), ys.px(p.raw[i]), 0.7, &tip);
@@ -439,7 +455,7 @@ fn parallel_coordinates(spec: &StudySpec, figs: &Figures) -> Figure {
                 Direction::Minimize => (top, bottom),
                 Direction::Maximize => (bottom, top),
             };
-            Scale::fit(figs.points.iter().map(|p| p.raw[k]), p0, p1)
+            Scale::fit_auto(figs.points.iter().map(|p| p.raw[k]), p0, p1)
         })
         .collect();
     let ax = |k: usize| left + k as f64 * spacing;
@@ -467,15 +483,10 @@ fn parallel_coordinates(spec: &StudySpec, figs: &Figures) -> Figure {
         let x = ax(k);
         svg.line(x, top, x, bottom, colour::INK, 1.2);
         let t = s.ticks(5);
+        let axis = format!("y:{}", spec.objectives.0[k].name);
         for &v in &t {
             svg.line(x - 3.0, s.px(v), x + 3.0, s.px(v), colour::INK, 1.0);
-            svg.text(
-                x - 6.0,
-                s.px(v) + 4.0,
-                10.0,
-                "end",
-                &super::svg::tick_label(v, &t),
-            );
+            svg.tick(x - 6.0, s.px(v) + 4.0, 10.0, "end", &axis, &s.label(v, &t));
         }
         svg.title(x, top - 14.0, 12.0, "middle", &spec.objectives.0[k].name);
         svg.text(
@@ -483,10 +494,14 @@ fn parallel_coordinates(spec: &StudySpec, figs: &Figures) -> Figure {
             bottom + 18.0,
             11.0,
             "middle",
-            match spec.objectives.0[k].direction {
-                Direction::Minimize => "minimize",
-                Direction::Maximize => "maximize",
-            },
+            &format!(
+                "{}{}",
+                match spec.objectives.0[k].direction {
+                    Direction::Minimize => "minimize",
+                    Direction::Maximize => "maximize",
+                },
+                if s.log { ", log" } else { "" }
+            ),
         );
     }
     if figs.points.is_empty() {

@@ -1,4 +1,8 @@
-//! A small SVG writer: documents, linear scales, axes with "nice" ticks.
+//! A small SVG writer: documents, linear and log scales, axes with "nice"
+//! ticks. A scale is logarithmic ([`Scale::fit_auto`]) when its values are
+//! positive and span [`LOG_DECADES`] decades or more; tick labels carry
+//! `class="tick"` and a `data-axis` naming the axis, and each plot area
+//! says which kind of scale each axis has (`data-x-scale`, `data-y-scale`).
 //!
 //! The figures are written by hand rather than through a plotting crate
 //! because the report needs semantic markup that plotting crates do not
@@ -95,6 +99,20 @@ impl Svg {
         ));
     }
 
+    /// A tick label of the axis `axis` (`x`, `y`, or `x:name` in a grid of
+    /// plots): `<text class="tick" data-axis="...">`.
+    pub fn tick(&mut self, x: f64, y: f64, size: f64, anchor: &str, axis: &str, text: &str) {
+        self.raw(&format!(
+            r#"<text class="tick" data-axis="{}" x="{}" y="{}" font-size="{}" text-anchor="{anchor}" fill="{}">{}</text>"#,
+            esc(axis),
+            n(x),
+            n(y),
+            n(size),
+            colour::INK,
+            esc(text)
+        ));
+    }
+
     /// Bold text.
     pub fn title(&mut self, x: f64, y: f64, size: f64, anchor: &str, text: &str) {
         self.raw(&format!(
@@ -142,7 +160,11 @@ impl Svg {
     }
 }
 
-/// A linear map from data to pixels.
+/// Values spanning this many decades (max / min ≥ 10^LOG_DECADES, all
+/// positive) get a log axis.
+pub const LOG_DECADES: f64 = 2.0;
+
+/// A linear or logarithmic map from data to pixels.
 #[derive(Clone, Copy, Debug)]
 pub struct Scale {
     /// Data interval.
@@ -153,6 +175,8 @@ pub struct Scale {
     pub p0: f64,
     /// Pixel interval.
     pub p1: f64,
+    /// Logarithmic (base 10): `lo` and `hi` are then positive.
+    pub log: bool,
 }
 
 impl Scale {
@@ -177,17 +201,101 @@ impl Scale {
             lo -= pad;
             hi += pad;
         }
-        Scale { lo, hi, p0, p1 }
+        Scale {
+            lo,
+            hi,
+            p0,
+            p1,
+            log: false,
+        }
+    }
+
+    /// A log scale when the finite `values` are all positive and span
+    /// [`LOG_DECADES`] decades or more (padded by 5 % of the log range),
+    /// else [`Scale::fit`].
+    pub fn fit_auto(values: impl IntoIterator<Item = f64>, p0: f64, p1: f64) -> Scale {
+        let values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+        let (lo, hi) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        if values.is_empty() || lo <= 0.0 || (hi / lo).log10() < LOG_DECADES {
+            return Scale::fit(values, p0, p1);
+        }
+        let pad = 0.05 * (hi / lo).log10();
+        Scale {
+            lo: 10f64.powf(lo.log10() - pad),
+            hi: 10f64.powf(hi.log10() + pad),
+            p0,
+            p1,
+            log: true,
+        }
+    }
+
+    /// `log` or `linear`.
+    pub fn kind(&self) -> &'static str {
+        if self.log {
+            "log"
+        } else {
+            "linear"
+        }
     }
 
     /// Pixel of a data value.
     pub fn px(&self, v: f64) -> f64 {
-        self.p0 + (v - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0)
+        let f = if self.log {
+            (v.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        };
+        self.p0 + f * (self.p1 - self.p0)
     }
 
-    /// About `count` round tick values inside the data interval.
+    /// About `count` round tick values inside the data interval (at least
+    /// two on a linear scale): on a log
+    /// scale the powers of ten, with 2 and 5 times them when there are
+    /// fewer than three.
     pub fn ticks(&self, count: usize) -> Vec<f64> {
-        nice_ticks(self.lo, self.hi, count)
+        if !self.log {
+            // At least two labels, so the axis can be read.
+            let mut c = count.max(1);
+            let mut t = nice_ticks(self.lo, self.hi, c);
+            while t.len() < 2 && c < 64 {
+                c *= 2;
+                t = nice_ticks(self.lo, self.hi, c);
+            }
+            return t;
+        }
+        let (a, b) = (
+            self.lo.log10().ceil() as i32,
+            self.hi.log10().floor() as i32,
+        );
+        let powers: Vec<f64> = (a..=b).map(|e| 10f64.powi(e)).collect();
+        if powers.len() >= 3 {
+            return powers;
+        }
+        let (a, b) = (
+            self.lo.log10().floor() as i32,
+            self.hi.log10().ceil() as i32,
+        );
+        (a..=b)
+            .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+            .filter(|v| (self.lo..=self.hi).contains(v))
+            .collect()
+    }
+
+    /// The label of tick `v` among `ticks`.
+    pub fn label(&self, v: f64, ticks: &[f64]) -> String {
+        if !self.log {
+            return tick_label(v, ticks);
+        }
+        if (1e-3..1e5).contains(&v) {
+            let s = format!("{v:.3}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            format!("{v:e}")
+        }
     }
 }
 
@@ -230,29 +338,35 @@ pub fn axes(svg: &mut Svg, x: &Scale, y: &Scale, xlabel: &str, ylabel: &str, siz
     let (top, bottom) = (y.p0.min(y.p1), y.p0.max(y.p1));
     let xt = x.ticks(6);
     let yt = y.ticks(5);
-    svg.raw(r#"<g class="axes">"#);
+    svg.raw(&format!(
+        r#"<g class="axes" data-x-scale="{}" data-y-scale="{}">"#,
+        x.kind(),
+        y.kind()
+    ));
     for &t in &xt {
         let px = x.px(t);
         svg.line(px, top, px, bottom, colour::GRID, 1.0);
         svg.line(px, bottom, px, bottom + 4.0, colour::INK, 1.0);
-        svg.text(
+        svg.tick(
             px,
             bottom + 4.0 + size,
             size * 0.85,
             "middle",
-            &tick_label(t, &xt),
+            "x",
+            &x.label(t, &xt),
         );
     }
     for &t in &yt {
         let py = y.px(t);
         svg.line(left, py, right, py, colour::GRID, 1.0);
         svg.line(left - 4.0, py, left, py, colour::INK, 1.0);
-        svg.text(
+        svg.tick(
             left - 6.0,
             py + size * 0.3,
             size * 0.85,
             "end",
-            &tick_label(t, &yt),
+            "y",
+            &y.label(t, &yt),
         );
     }
     svg.raw(&format!(
@@ -302,6 +416,26 @@ mod tests {
         assert!(d.lo < 3.0 && d.hi > 3.0);
         let e = Scale::fit(std::iter::empty(), 0.0, 1.0);
         assert_eq!((e.lo, e.hi), (0.0, 1.0));
+    }
+
+    #[test]
+    fn log_scale_for_three_decades_only() {
+        let s = Scale::fit_auto([0.5, 40.0, 600.0], 0.0, 100.0);
+        assert!(s.log);
+        assert_eq!(s.ticks(5), vec![1.0, 10.0, 100.0]);
+        assert_eq!(s.label(1000.0, &[]), "1000");
+        assert_eq!(s.label(1e6, &[]), "1e6");
+        // Equal ratios, equal distances.
+        assert!(((s.px(10.0) - s.px(1.0)) - (s.px(100.0) - s.px(10.0))).abs() < 1e-9);
+        assert!(!Scale::fit_auto([1.0, 50.0], 0.0, 100.0).log);
+        assert!(!Scale::fit_auto([-1.0, 500.0], 0.0, 100.0).log);
+        // Two decades: 1, 2, 5 per decade.
+        let s = Scale::fit_auto([3.0, 300.0], 0.0, 100.0);
+        assert_eq!(s.ticks(5), vec![5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
+        // A linear range whose round step leaves one tick gets a finer one.
+        let s = Scale::fit([12.0, 80.0], 0.0, 100.0);
+        assert_eq!(nice_ticks(s.lo, s.hi, 3), vec![50.0]);
+        assert_eq!(s.ticks(3), vec![20.0, 40.0, 60.0, 80.0]);
     }
 
     #[test]
