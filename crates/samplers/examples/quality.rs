@@ -7,13 +7,17 @@
 //!  --problem zdt3 --sampler gp --trials 200 --seed 0 [--option k=v]...`
 //!
 //! Problems: zdt1, zdt2, zdt3 (10 variables), dtlz2 (6 variables, 3
-//! objectives), the same definitions as `../shared/bench/compare.py`.
+//! objectives), the same definitions as `../shared/bench/compare.py`;
+//! `cells`, a synthetic cell-based architecture space (six edges, each one
+//! of five operations, with interactions between edges; minimise error,
+//! latency and size; `x` reports the choice indices).
 
 use std::time::Instant;
 
 use paretosearch_core::spec::SamplerSpec;
 use paretosearch_core::{
-    Direction, Distribution, Objective, Objectives, Param, SearchSpace, Trial, TrialState,
+    Direction, Distribution, Objective, Objectives, Param, ParamValue, SearchSpace, Trial,
+    TrialState,
 };
 use paretosearch_samplers::StudyView;
 
@@ -57,6 +61,30 @@ fn evaluate(problem: &str, x: &[f64]) -> Vec<f64> {
     }
 }
 
+/// Operations of an edge of `cells`: accuracy contribution, latency, size.
+const OPS: [&str; 5] = ["none", "skip", "conv1", "conv3", "pool"];
+const OP_ACC: [f64; 5] = [0.0, 0.25, 0.55, 0.85, 0.35];
+const OP_LAT: [f64; 5] = [0.0, 0.05, 0.4, 1.2, 0.2];
+const OP_SIZE: [f64; 5] = [0.0, 0.0, 1.0, 3.0, 0.0];
+const EDGE_WEIGHT: [f64; 6] = [1.0, 0.8, 0.6, 1.0, 0.7, 0.5];
+
+/// `cells` at choice indices `o` (six edges).
+fn cells(o: &[usize]) -> Vec<f64> {
+    let mut score: f64 = (0..6).map(|e| EDGE_WEIGHT[e] * OP_ACC[o[e]]).sum();
+    score += 0.3 * (0..5).filter(|&e| o[e] == 3 && o[e + 1] == 1).count() as f64;
+    if o[0] == 0 && o[1] == 0 {
+        score -= 0.4;
+    }
+    if o[2] == 4 && o[5] == 2 {
+        score += 0.2;
+    }
+    let mut latency: f64 = o.iter().map(|&k| OP_LAT[k]).sum();
+    if o[3] == 3 && o[4] == 3 {
+        latency += 0.3;
+    }
+    vec![(-score).exp(), latency, o.iter().map(|&k| OP_SIZE[k]).sum()]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut problem = "zdt1".to_string();
@@ -85,23 +113,40 @@ fn main() {
         }
         i += 2;
     }
-    let (n_vars, m) = if problem == "dtlz2" { (6, 3) } else { (10, 2) };
+    let categorical = problem == "cells";
+    let (n_vars, m) = match problem.as_str() {
+        "dtlz2" | "cells" => (6, 3),
+        _ => (10, 2),
+    };
+    let distribution = if categorical {
+        Distribution::Categorical {
+            choices: OPS.iter().map(|s| ParamValue::Str(s.to_string())).collect(),
+        }
+    } else {
+        Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+            step: None,
+        }
+    };
     let space = SearchSpace::new(
         (0..n_vars)
             .map(|i| Param {
                 name: format!("x{i}"),
-                distribution: Distribution::Float {
-                    low: 0.0,
-                    high: 1.0,
-                    log: false,
-                    step: None,
-                },
+                distribution: distribution.clone(),
                 when: vec![],
                 monotone: None,
             })
             .collect(),
     )
     .expect("valid space");
+    let coordinate = |v: &ParamValue| -> f64 {
+        match v {
+            ParamValue::Str(s) => OPS.iter().position(|o| o == s).expect("an operation") as f64,
+            other => other.as_f64().expect("a number"),
+        }
+    };
     let objectives = Objectives(
         (0..m)
             .map(|j| Objective {
@@ -128,9 +173,13 @@ fn main() {
         };
         let p = s.propose(&view, n).expect("proposal");
         let x: Vec<f64> = (0..n_vars)
-            .map(|i| p.params[&format!("x{i}")].as_f64().expect("float"))
+            .map(|i| coordinate(&p.params[&format!("x{i}")]))
             .collect();
-        let f = evaluate(&problem, &x);
+        let f = if categorical {
+            cells(&x.iter().map(|&v| v as usize).collect::<Vec<_>>())
+        } else {
+            evaluate(&problem, &x)
+        };
         let mut t = Trial::new(n, TrialState::Complete);
         t.params = p.params;
         t.attrs = p.attrs;
@@ -151,7 +200,7 @@ fn main() {
         .iter()
         .map(|t| {
             (0..n_vars)
-                .map(|i| t.params[&format!("x{i}")].as_f64().unwrap_or(f64::NAN))
+                .map(|i| t.params.get(&format!("x{i}")).map_or(f64::NAN, coordinate))
                 .collect()
         })
         .collect();

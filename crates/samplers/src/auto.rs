@@ -3,12 +3,19 @@
 //! The rule, applied afresh for every trial (so it depends only on the
 //! stored history and resumes or extra workers make the same choice):
 //!
-//! 1. **TPE** when the space is conditional, when categorical parameters
-//!    make up more than half of it, or when the study has four or more
-//!    objectives. Parzen estimators handle conditional and categorical
-//!    structure natively and their cost does not grow with the number of
-//!    objectives, while a GP's kernel over mixed spaces and its
-//!    hypervolume-based acquisition do.
+//! 1. **TPE** when the space is conditional or when the study has four or
+//!    more objectives. Parzen estimators model each parameter on the trials
+//!    where it is active and their cost does not grow with the number of
+//!    objectives, while the GP's kernel cannot tell "inactive" from a value
+//!    and its hypervolume acquisition needs box decompositions (≤ 3
+//!    objectives). Mostly categorical spaces go to the GP (Hamming kernel)
+//!    since issue 14: measured on architecture spaces of categorical
+//!    operation choices, the GP found better fronts than TPE at 100 trials
+//!    over 5 seeds — public tabular benchmarks through study files, 0.92
+//!    against 0.87 of the true front's hypervolume with two objectives and
+//!    0.87 against 0.79 with three; the synthetic `cells` problem of
+//!    `examples/quality.rs` (six edges, five operations, interactions;
+//!    three objectives), median 0.975 against 0.956 (Optuna's TPE 0.957).
 //! 2. Otherwise **GP** Bayesian optimisation while fewer than
 //!    `gp_max_trials` (default 300) trials have finished: with few
 //!    evaluations a GP's model of each objective finds much better fronts
@@ -78,15 +85,7 @@ impl AutoSampler {
 
     /// Which sampler the rule picks for the next trial of this study.
     pub fn choose(&self, study: &StudyView<'_>) -> &'static str {
-        let params = study.space.params();
-        let categorical = params
-            .iter()
-            .filter(|p| p.distribution.is_categorical())
-            .count();
-        if study.space.is_conditional()
-            || 2 * categorical > params.len()
-            || study.objectives.len() >= 4
-        {
+        if study.space.is_conditional() || study.objectives.len() >= 4 {
             return "tpe";
         }
         let finished = study
@@ -188,6 +187,14 @@ mod tests {
             when: vec![],
             monotone: None,
         };
+        let categorical = SearchSpace::new(vec![float("a"), cat.clone(), {
+            let mut c = cat.clone();
+            c.name = "k2".into();
+            c
+        }])
+        .unwrap();
+        // Mostly categorical, unconditional: the GP (measured, issue 14).
+        assert_eq!(auto.choose(&view(&categorical, &two, &[])), "gp");
         let conditional = SearchSpace::new(vec![float("a"), cat, child]).unwrap();
         assert_eq!(auto.choose(&view(&conditional, &two, &[])), "tpe");
     }
