@@ -33,12 +33,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
         let (k, v) = kv
             .split_once('=')
             .ok_or_else(|| BadInput(format!("--option `{kv}`: write KEY=VALUE")))?;
-        let parsed: toml::Value = format!("v = {v}")
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(v.to_string()));
-        options.insert(k.trim().to_string(), parsed);
+        options.insert(k.trim().to_string(), crate::util::toml_value(v));
     }
     let spec = SamplerSpec {
         kind: args.sampler.clone(),

@@ -149,12 +149,7 @@ fn arm_spec(arm: &str) -> Result<PrunerSpec> {
         let (k, v) = kv
             .split_once('=')
             .ok_or_else(|| BadInput(format!("--arm {arm}: write kind:key=value,key=value")))?;
-        let value = format!("v = {v}")
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(v.trim().to_string()));
-        options.insert(k.trim().to_string(), value);
+        options.insert(k.trim().to_string(), crate::util::toml_value(v.trim()));
     }
     Ok(PrunerSpec {
         kind: kind.trim().to_string(),

@@ -4,6 +4,16 @@
 pub use paretosearch::{summarize, Summary};
 
 /// Format a float compactly for tables and log lines.
+/// A command-line option value as TOML (`0.1`, `true`, `"linear"`); a
+/// bare word that is not TOML is taken as a string.
+pub fn toml_value(v: &str) -> toml::Value {
+    format!("v = {v}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(v.to_string()))
+}
+
 pub fn fmt_num(x: f64) -> String {
     if x == 0.0 {
         return "0".into();

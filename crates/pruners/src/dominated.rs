@@ -462,17 +462,19 @@ impl Pruner for DominatedPruner {
             return self.bound(study, trial, s, horizon, n_valid, &cheap, &refs);
         }
         let points: Vec<Vec<f64>> = refs.iter().map(|(_, r)| r.clone()).collect();
-        match self.chance(
+        let horizon_steps = horizon?;
+        match self.judge(
             study.trials,
             objectives,
             trial,
             s,
-            horizon?,
+            horizon_steps,
             &points,
             &cheap,
             study.seed,
+            None,
         ) {
-            Ok(verdict) => verdict,
+            Ok(j) => j.verdict(s, horizon_steps, self.stop_below),
             // Not calibrated yet: the conservative bound decides alone.
             Err(chance::NotYet::Warming { .. }) => {
                 self.bound(study, trial, s, horizon, n_valid, &cheap, &refs)

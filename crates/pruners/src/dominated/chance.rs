@@ -254,33 +254,22 @@ impl DominatedPruner {
         }
         matters as f64 / SAMPLES as f64
     }
+}
 
-    /// The forecast rule's decision for `trial` at step `s`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn chance(
-        &self,
-        trials: &[Trial],
-        objectives: &Objectives,
-        trial: &Trial,
-        s: u64,
-        horizon: u64,
-        refs: &[Vec<f64>],
-        cheap: &std::collections::BTreeMap<String, f64>,
-        seed: u64,
-    ) -> Result<Option<PruneReason>, NotYet> {
-        let j = self.judge(
-            trials, objectives, trial, s, horizon, refs, cheap, seed, None,
-        )?;
-        Ok((j.p < self.stop_below).then(|| {
+impl Judgement {
+    /// The forecast rule's verdict on this judgement of a trial at step
+    /// `s`: stop when the chance of mattering is below `stop_below`.
+    pub(crate) fn verdict(self, s: u64, horizon: u64, stop_below: f64) -> Option<PruneReason> {
+        (self.p < stop_below).then(|| {
             PruneReason::new(
                 PruneRule::Dominated,
                 format!(
-                    "dominated at step {s}: forecast at step {horizon} {} matters with probability {:.3} (< {})",
-                    j.shown, j.p, self.stop_below
+                    "dominated at step {s}: forecast at step {horizon} {} matters with probability {:.3} (< {stop_below})",
+                    self.shown, self.p
                 ),
             )
-            .with_forecast(j.forecast)
-        }))
+            .with_forecast(self.forecast)
+        })
     }
 }
 

@@ -142,7 +142,7 @@ impl DominatedPruner {
                 ) {
                     Ok(j) => {
                         any = true;
-                        if j.p < self.stop_below {
+                        if j.verdict(r.step, horizon, self.stop_below).is_some() {
                             would_stop = true;
                             break;
                         }
