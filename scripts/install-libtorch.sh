@@ -37,7 +37,7 @@ fi
 echo "installing torch==$TORCH_VERSION into $DEST (about 2 minutes, 4.7 GB) ..."
 rm -rf "$DEST"
 mkdir -p "$DEST"
-"$PYTHON" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+"$PYTHON" -m pip install --quiet --disable-pip-version-check --no-warn-script-location --no-cache-dir \
     --target "$DEST" "torch==$TORCH_VERSION"
 
 if [ ! -f "$LIB" ]; then
