@@ -196,6 +196,14 @@ pub struct ExportArgs {
     /// hold other studies already) instead of replacing the file.
     #[arg(long, requires = "out")]
     pub append: bool,
+    /// With --pareto, do not score the runner's held-out test set (by
+    /// default the Pareto trials not yet scored are trained again from
+    /// their seeds and scored; the scores are stored with them).
+    #[arg(long)]
+    pub no_test: bool,
+    /// With --pareto, score the test set again for trials already scored.
+    #[arg(long, conflicts_with = "no_test")]
+    pub rescore_test: bool,
 }
 
 /// `bench`.

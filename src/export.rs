@@ -8,7 +8,10 @@ use anyhow::{Context, Result};
 use paretosearch_core::spec::RunnerSpec;
 use paretosearch_core::{StudySpec, Trial};
 
+use std::collections::BTreeMap;
+
 use crate::cli::{ExportArgs, Format};
+use crate::testset::test_values;
 use crate::util::summarize;
 use crate::{study, BadInput};
 
@@ -16,15 +19,39 @@ pub use paretosearch::export::trial_json;
 
 /// Export trials.
 pub async fn export(args: ExportArgs) -> Result<ExitCode> {
-    let loaded = study::load(&args.study.study, args.study.storage.as_deref()).await?;
+    let prepared = study::prepare(&args.study.study, args.study.storage.as_deref())?;
+    let storage_url = prepared.storage_url.clone();
+    let loaded = prepared.connect_existing().await?;
     let record = loaded.existing_study().await?;
-    let trials = loaded.store.trials(record.id).await?;
+    let mut trials = loaded.store.trials(record.id).await?;
     let pareto: Option<Vec<u64>> = args.pareto.then(|| {
         let s = summarize(&trials, &loaded.spec.objectives);
         let mut numbers: Vec<u64> = s.pareto.iter().map(|&i| trials[i].number).collect();
         numbers.sort_unstable();
         numbers
     });
+    // The held-out test set, when the runner has one: scored for the
+    // Pareto-optimal trials only, after the study, and stored with them.
+    if let (Some(numbers), false) = (&pareto, args.no_test) {
+        let store = match paretosearch::store::open(&storage_url).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!(
+                    "test scores will not be stored: storage {} cannot be written ({e})",
+                    loaded.storage_url
+                );
+                None
+            }
+        };
+        crate::testset::score(
+            &loaded.spec,
+            &mut trials,
+            numbers,
+            store.as_ref(),
+            args.rescore_test,
+        )
+        .await?;
+    }
     // Optuna numbers a journal's trials in the order they are written, so
     // a journal of the Pareto set alone would renumber them: it holds
     // every trial and marks the Pareto set (user attribute `pareto`).
@@ -153,10 +180,19 @@ fn csv(trials: &[&Trial], spec: &StudySpec) -> Result<String> {
     let mut header = vec!["number".to_string(), "state".to_string()];
     header.extend(params.iter().map(|p| format!("params.{p}")));
     header.extend(objectives.iter().map(|o| format!("values.{o}")));
+    // Test-set figures (`export --pareto` scores them) beside the values.
+    let tests: Vec<BTreeMap<String, f64>> = trials.iter().map(|t| test_values(t)).collect();
+    let test_names: Vec<String> = tests
+        .iter()
+        .flat_map(|m| m.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    header.extend(test_names.iter().map(|o| format!("test.{o}")));
     header.push("feasible".into());
     header.push("reason".into());
     w.write_record(&header)?;
-    for t in trials {
+    for (t, test) in trials.iter().zip(&tests) {
         let mut row = vec![t.number.to_string(), t.state.as_str().to_string()];
         row.extend(
             params
@@ -167,6 +203,11 @@ fn csv(trials: &[&Trial], spec: &StudySpec) -> Result<String> {
             objectives
                 .iter()
                 .map(|o| t.values.get(*o).map(|v| v.to_string()).unwrap_or_default()),
+        );
+        row.extend(
+            test_names
+                .iter()
+                .map(|o| test.get(o).map(|v| v.to_string()).unwrap_or_default()),
         );
         row.push(
             paretosearch::export::feasible(t, &spec.objectives)

@@ -30,6 +30,7 @@ mod run;
 mod status;
 mod study;
 mod term;
+mod testset;
 mod util;
 
 use std::process::ExitCode;

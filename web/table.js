@@ -16,6 +16,12 @@
     PS.study.objectives.forEach(function (o) {
       cols.push({ key: 'v:' + o.name, label: o.name + (o.direction === 'minimize' ? ' \u2193' : ' \u2191'), name: o.name, get: function (t) { return PS.value(t, o.name); } });
     });
+    /* Test-set figures (scored by `export --pareto`), beside the values. */
+    var tested = {};
+    PS.trials.forEach(function (t) { if (t.test) Object.keys(t.test).forEach(function (k) { tested[k] = true; }); });
+    Object.keys(tested).sort().forEach(function (k) {
+      cols.push({ key: 'test:' + k, label: 'test ' + k, name: 'test.' + k, get: function (t) { return t.test && typeof t.test[k] === 'number' ? t.test[k] : null; } });
+    });
     PS.study.params.forEach(function (p) {
       cols.push({ key: 'p:' + p.name, label: p.name, name: p.name, text: p.type === 'categorical', get: function (t) { var v = t.p[p.name]; return v === undefined ? null : v; } });
     });
@@ -151,6 +157,10 @@
       if (t.t0) h += '<tr><td>started</td><td>' + PS.esc(new Date(t.t0).toISOString()) + (t.t1 ? ' \u00b7 ' + PS.fmt((t.t1 - t.t0) / 1000) + ' s' : '') + '</td></tr>';
       if (t.retry_of !== undefined) h += '<tr><td>retry of</td><td>trial ' + t.retry_of + '</td></tr>';
       if (t.steps) h += '<tr><td>reports</td><td>' + t.steps.length + ' (steps ' + t.steps[0][0] + '\u2013' + t.steps[t.steps.length - 1][0] + ')</td></tr>';
+      if (t.test) Object.keys(t.test).forEach(function (k) {
+        var val = t.test_valid && typeof t.test_valid[k] === 'number' ? ' <span class="note">(validation ' + PS.esc(PS.fmt(t.test_valid[k])) + ' on the re-run)</span>' : '';
+        h += '<tr><td><b>test ' + PS.esc(k) + '</b></td><td>' + PS.esc(PS.fmt(t.test[k])) + val + '</td></tr>';
+      });
       if (t.forecast) h += '<tr><td>forecast</td><td>' + PS.esc(JSON.stringify(t.forecast)) + '</td></tr>';
       h += '</table>';
       if (t.cmd) h += '<div class="note">to reproduce:</div><pre class="cmd">' + PS.esc(t.cmd) + '</pre>';

@@ -16,7 +16,8 @@
 //! kind, `p` parameters, `v` values, `feasible`, `violation`, `reason`,
 //! `cause`, `worker`, `t0`/`t1` start and end in Unix ms, `steps`
 //! intermediate reports `[step, {name: value}]`, `forecast` the pruner's
-//! forecast attribute when it wrote one, `log` the log tail, `cmd` how to
+//! forecast attribute when it wrote one, `test`/`test_valid` the test-set
+//! and re-run validation figures `export --pareto` stored, `log` the log tail, `cmd` how to
 //! reproduce it) and, in `others`, the other studies of the same storage
 //! (their fronts when their objectives are this study's).
 
@@ -247,6 +248,16 @@ pub fn study_json(
             }
             if let Some(f) = t.attrs.get("forecast").filter(|f| f.is_object()) {
                 o.insert("forecast".into(), f.clone());
+            }
+            // Test-set scores (`export --pareto` writes them): `test` the
+            // test figures, `test_valid` the re-run's validation figures.
+            if let Some(tv) = t.attrs.get("test").filter(|v| v.is_object()) {
+                if let Some(x) = tv.get("test").filter(|x| x.is_object()) {
+                    o.insert("test".into(), x.clone());
+                }
+                if let Some(x) = tv.get("valid").filter(|x| x.is_object()) {
+                    o.insert("test_valid".into(), x.clone());
+                }
             }
             let log = logs.dir.join(format!("trial-{:05}.log", t.number));
             if let Some(tail) = log_tail(&log, logs.lines) {

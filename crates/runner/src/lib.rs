@@ -130,6 +130,20 @@ pub enum Verdict {
     Stop(PruneReason),
 }
 
+/// A finished trial measured on a runner's held-out test set: its
+/// configuration trained again (deterministic from the trial's seed) and
+/// scored on the test rows, which no trial of the study ever saw.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestScores {
+    /// The objectives measured on the test set (those that depend on the
+    /// data: accuracy, loss, ...).
+    pub test: BTreeMap<String, f64>,
+    /// The same objectives on the validation set, from the same re-run: set
+    /// beside the stored values, they tell whether the re-run reproduced
+    /// the trial.
+    pub valid: BTreeMap<String, f64>,
+}
+
 /// Receives intermediate reports while a trial runs (the pruner sits behind it).
 #[async_trait]
 pub trait Reporter: Send + Sync {
@@ -162,6 +176,13 @@ pub trait Runner: Send + Sync {
 
     /// Measure only the cheap objectives (no training), if this runner can.
     async fn profile(&self, _job: ProfileJob) -> Option<Result<BTreeMap<String, f64>, String>> {
+        None
+    }
+
+    /// Score a finished trial on the runner's held-out test set, if it has
+    /// one (`None` otherwise). Called only after a study, for the trials a
+    /// user exports; nothing it returns reaches a sampler or a pruner.
+    async fn evaluate_test(&self, _job: Job) -> Option<Result<TestScores, String>> {
         None
     }
 }

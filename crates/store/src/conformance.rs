@@ -454,6 +454,43 @@ async fn finished_trials_are_immutable(store: Arc<dyn Store>) {
     ));
 }
 
+/// Annotations: set on finished trials only, other attributes kept, a
+/// second one for the same key replaces the first; values and state stay.
+async fn finished_trials_take_annotations(store: Arc<dyn Store>) {
+    let s = study(&store, "annotate").await;
+    let t = new_trial(store.claim(s, "w", 10, 0).await.unwrap());
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("sampler".into(), serde_json::json!({"kind": "tpe"}));
+    store
+        .set_params(t.id, &sample_params(), &attrs)
+        .await
+        .unwrap();
+    let test = serde_json::json!({"test": {"acc": 0.8}});
+    match store.annotate(t.id, "test", &test).await {
+        Err(StoreError::Trial { number, message }) => {
+            assert_eq!(number, t.number);
+            assert!(message.contains("not COMPLETE or PRUNED"), "{message}");
+        }
+        other => panic!("annotating a RUNNING trial: {other:?}"),
+    }
+    let v = values(&[("acc", 0.9)]);
+    store
+        .finish(t.id, &TrialOutcome::Complete(v.clone()), false, 5)
+        .await
+        .unwrap();
+    store.annotate(t.id, "test", &test).await.unwrap();
+    let again = serde_json::json!({"test": {"acc": 0.7}});
+    store.annotate(t.id, "test", &again).await.unwrap();
+    let got = trial(&store, s, t.number).await;
+    assert_eq!(got.attrs["test"], again);
+    assert_eq!(got.attrs["sampler"], attrs["sampler"]);
+    assert_eq!((got.state, &got.values), (TrialState::Complete, &v));
+    assert!(matches!(
+        store.annotate(i64::MAX, "test", &test).await,
+        Err(StoreError::NoSuchTrial(_))
+    ));
+}
+
 async fn only_failures_are_requeued(store: Arc<dyn Store>) {
     let s = study(&store, "requeue-check").await;
     let t = new_trial(store.claim(s, "w", 10, 0).await.unwrap());
@@ -1086,7 +1123,7 @@ macro_rules! suite {
 
 suite!(
     single: study_lifecycle, claim_numbers_and_budget, requeued_fail_does_not_count, requeue_is_claimed_first,
-        finished_trials_are_immutable, only_failures_are_requeued, params_are_set_once,
+        finished_trials_are_immutable, finished_trials_take_annotations, only_failures_are_requeued, params_are_set_once,
         reports_upsert_in_step_order, heartbeats_touch_running_trials, stale_heartbeats_fail_and_requeue,
         dead_workers_fail, trials_since_reads_new_and_unfinished, cache_reads_each_finished_trial_once,
         retried_writes_are_not_applied_twice;

@@ -517,6 +517,17 @@ pub trait Store: Send + Sync {
         now_ms: i64,
     ) -> Result<(), StoreError>;
 
+    /// Set attribute `key` of a finished (COMPLETE or PRUNED) trial to
+    /// `value`, keeping its other attributes: what a reader learns of a
+    /// trial after the study (its test-set scores). The engine's trial
+    /// cache never reads finished trials again, so no sampler sees it.
+    async fn annotate(
+        &self,
+        trial_id: i64,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
     /// Queue a configuration as a WAITING trial; returns its number.
     async fn enqueue(&self, study_id: i64, params: &Params) -> Result<u64, StoreError>;
 

@@ -289,6 +289,31 @@ impl PgStore {
         })
     }
 
+    async fn annotate_once(
+        &self,
+        trial_id: i64,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut row = trial_row(&mut conn, trial_id, false).await?;
+        for _ in 0..row::ANNOTATE_TRIES {
+            let attrs = row.annotated(key, value)?;
+            // Written only over the attributes it was computed from.
+            let done = sqlx::query("UPDATE trials SET attrs = $1 WHERE id = $2 AND attrs = $3")
+                .bind(&attrs)
+                .bind(trial_id)
+                .bind(&row.attrs)
+                .execute(&mut *conn)
+                .await?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            row = trial_row(&mut conn, trial_id, false).await?;
+        }
+        Err(row.annotate_contended())
+    }
+
     async fn report_once(&self, trial_id: i64, step: i64, values: &str) -> Result<(), StoreError> {
         let done = sqlx::query(
             "INSERT INTO intermediate (trial_id, step, metric_values) \
@@ -529,6 +554,16 @@ impl Store for PgStore {
             .await?;
         }
         Ok(())
+    }
+
+    async fn annotate(
+        &self,
+        trial_id: i64,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.retry(|| self.annotate_once(trial_id, key, value))
+            .await
     }
 
     async fn report(

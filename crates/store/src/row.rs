@@ -154,6 +154,43 @@ impl TrialRow {
     }
 }
 
+/// How many times an annotation is retried when another writer changed
+/// the trial's attributes between its read and its write.
+pub(crate) const ANNOTATE_TRIES: usize = 8;
+
+impl TrialRow {
+    /// The row's attributes with `key` set to `value` (for
+    /// [`Store::annotate`](crate::Store::annotate)), or why it cannot be.
+    pub(crate) fn annotated(&self, key: &str, value: &Value) -> Result<String, StoreError> {
+        match self.trial_state()? {
+            TrialState::Complete | TrialState::Pruned => {}
+            s => {
+                return Err(StoreError::Trial {
+                    number: self.trial_number(),
+                    message: format!(
+                        "cannot annotate it: the trial is {s}, not COMPLETE or PRUNED"
+                    ),
+                })
+            }
+        }
+        let mut attrs: Map<String, Value> =
+            serde_json::from_str(&self.attrs).map_err(|e| StoreError::Trial {
+                number: self.trial_number(),
+                message: format!("its stored attributes are not a JSON object: {e}"),
+            })?;
+        attrs.insert(key.to_string(), value.clone());
+        Ok(encode_attrs(&attrs))
+    }
+
+    /// The error when every try of an annotation met a concurrent change.
+    pub(crate) fn annotate_contended(&self) -> StoreError {
+        StoreError::Trial {
+            number: self.trial_number(),
+            message: format!("its attributes changed under {ANNOTATE_TRIES} tries to annotate it"),
+        }
+    }
+}
+
 /// Join trial rows with their intermediate rows (sorted by trial, step).
 pub(crate) fn assemble(
     trials: Vec<TrialRow>,

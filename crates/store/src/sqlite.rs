@@ -283,6 +283,31 @@ impl SqliteStore {
         })
     }
 
+    async fn annotate_once(
+        &self,
+        trial_id: i64,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut row = trial_row(&mut conn, trial_id).await?;
+        for _ in 0..row::ANNOTATE_TRIES {
+            let attrs = row.annotated(key, value)?;
+            // Written only over the attributes it was computed from.
+            let done = sqlx::query("UPDATE trials SET attrs = ? WHERE id = ? AND attrs = ?")
+                .bind(&attrs)
+                .bind(trial_id)
+                .bind(&row.attrs)
+                .execute(&mut *conn)
+                .await?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            row = trial_row(&mut conn, trial_id).await?;
+        }
+        Err(row.annotate_contended())
+    }
+
     async fn heartbeat_once(&self, trial_ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
         for chunk in trial_ids.chunks(500) {
             let mut q = QueryBuilder::<Sqlite>::new("UPDATE trials SET heartbeat_at = ");
@@ -514,6 +539,16 @@ impl Store for SqliteStore {
 
     async fn heartbeat(&self, trial_ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
         self.retry(|| self.heartbeat_once(trial_ids, now_ms)).await
+    }
+
+    async fn annotate(
+        &self,
+        trial_id: i64,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.retry(|| self.annotate_once(trial_id, key, value))
+            .await
     }
 
     async fn report(

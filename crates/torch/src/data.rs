@@ -145,7 +145,7 @@ impl Dataset {
         }
     }
 
-    fn rows(&self, idx: &[i64]) -> Dataset {
+    pub(crate) fn rows(&self, idx: &[i64]) -> Dataset {
         let index = Tensor::from_slice(idx);
         Dataset {
             x: self.x.index_select(0, &index),
@@ -508,6 +508,34 @@ pub struct Split {
     pub train: Dataset,
     /// Rows the objectives are measured on.
     pub valid: Dataset,
+    /// The training rows' statistics, which standardised both parts (and
+    /// standardise a test set alike).
+    pub scale: Scale,
+}
+
+/// Per-channel or per-feature mean and standard deviation of the training
+/// rows, applied to every part of a dataset.
+#[derive(Debug)]
+pub struct Scale {
+    mean: Tensor,
+    std: Tensor,
+}
+
+impl Scale {
+    /// `d` standardised with these statistics.
+    pub fn apply(&self, d: &Dataset) -> Dataset {
+        Dataset {
+            x: (&d.x - &self.mean) / &self.std,
+            ..d.shallow_clone()
+        }
+    }
+
+    fn shallow_clone(&self) -> Scale {
+        Scale {
+            mean: self.mean.shallow_clone(),
+            std: self.std.shallow_clone(),
+        }
+    }
 }
 
 impl Split {
@@ -516,6 +544,7 @@ impl Split {
         Split {
             train: self.train.to_device(device),
             valid: self.valid.to_device(device),
+            scale: self.scale.shallow_clone(),
         }
     }
 
@@ -524,6 +553,7 @@ impl Split {
         Split {
             train: self.train.shallow_clone(),
             valid: self.valid.shallow_clone(),
+            scale: self.scale.shallow_clone(),
         }
     }
 }
@@ -602,14 +632,14 @@ fn standardise(train: Dataset, valid: Dataset) -> Split {
         ),
     };
     // Constant features stay as they are (centred) instead of dividing by 0.
-    let std = std.clamp_min(1e-6);
-    let norm = |d: Dataset| Dataset {
-        x: (&d.x - &mean) / &std,
-        ..d
+    let scale = Scale {
+        mean,
+        std: std.clamp_min(1e-6),
     };
     Split {
-        train: norm(train),
-        valid: norm(valid),
+        train: scale.apply(&train),
+        valid: scale.apply(&valid),
+        scale,
     }
 }
 

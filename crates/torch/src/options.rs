@@ -59,6 +59,9 @@ pub struct TorchOptions {
     pub valid_fraction: f64,
     /// `valid`: an explicit validation set (then nothing is held out).
     pub valid: Option<DatasetSource>,
+    /// `test` or `test_fraction`: a held-out test set, scored only for the
+    /// trials a user exports (never seen by sampling or pruning).
+    pub test: Option<TestSet>,
     /// `limit`: use at most this many rows of the dataset.
     pub limit: Option<usize>,
     /// `threads`: CPU threads per trial (`None` = cores / workers).
@@ -76,6 +79,19 @@ pub struct TorchOptions {
     /// `[runner.base]`: the base model's architecture and training (compress task).
     pub base: Params,
 }
+
+/// Where the held-out test set comes from.
+#[derive(Clone, Debug)]
+pub enum TestSet {
+    /// `test_fraction`: this share of the dataset's rows, set apart before
+    /// the validation rows are.
+    Fraction(f64),
+    /// `test`: a dataset of its own.
+    Source(DatasetSource),
+}
+
+/// The objectives a test set measures (those that depend on the data).
+pub const TEST_OBJECTIVES: [&str; 2] = ["accuracy", "loss"];
 
 /// Objectives the runner can report.
 pub const OBJECTIVES: [&str; 11] = [
@@ -157,7 +173,7 @@ pub const COMPRESS_PARAMS: [&str; 10] = [
     "finetune_epochs",
 ];
 
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 20] = [
     "task",
     "dataset",
     "device",
@@ -165,6 +181,8 @@ const KEYS: [&str; 18] = [
     "epochs",
     "valid_fraction",
     "valid",
+    "test",
+    "test_fraction",
     "limit",
     "threads",
     "trials_per_gpu",
@@ -401,8 +419,31 @@ impl TorchOptions {
                         "remove valid_fraction, or valid",
                     ));
                 }
-                Some(parse_valid(v, &dataset, origin, &resolve)?)
+                Some(parse_valid("valid", v, &dataset, origin, &resolve)?)
             }
+        };
+        let test = match (table.get("test"), table.get("test_fraction")) {
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "test_fraction",
+                    "`test` names a test set of its own, `test_fraction` carves one from the dataset: give one of them".into(),
+                    "remove test_fraction, or test",
+                ))
+            }
+            (Some(v), None) => Some(TestSet::Source(parse_valid(
+                "test", v, &dataset, origin, &resolve,
+            )?)),
+            (None, Some(v)) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
+                Some(f) if f > 0.0 && f < 0.5 => Some(TestSet::Fraction(f)),
+                _ => {
+                    return Err(err(
+                        "test_fraction",
+                        format!("`{v}` is not in (0, 0.5)"),
+                        "write e.g. test_fraction = 0.2",
+                    ))
+                }
+            },
         };
         let opts = TorchOptions {
             task,
@@ -413,6 +454,7 @@ impl TorchOptions {
             epochs: int("epochs", 10, 0, 100_000)?,
             valid_fraction,
             valid,
+            test,
             limit,
             threads,
             trials_per_gpu: int("trials_per_gpu", 1, 1, 64)? as usize,
@@ -599,9 +641,10 @@ fn check_quant(
     Ok(())
 }
 
-/// `valid`: a dataset table like `dataset`, or a path read as the
-/// dataset's own kind (its `dir` or `path` replaced).
+/// `valid` or `test` (`key`): a dataset table like `dataset`, or a path
+/// read as the dataset's own kind (its `dir` or `path` replaced).
 fn parse_valid(
+    key: &str,
     v: &toml::Value,
     dataset: &DatasetSource,
     origin: &SpecOrigin,
@@ -611,9 +654,11 @@ fn parse_valid(
         return parse_dataset(Some(v), origin, resolve).map_err(|_| {
             error_at(
                 origin,
-                "valid",
+                key,
                 format!("`{v}` is not a dataset"),
-                Some("write valid = \"path\" (same kind as dataset) or a table like dataset's"),
+                Some(&format!(
+                    "write {key} = \"path\" (same kind as dataset) or a table like dataset's"
+                )),
             )
         });
     };
@@ -643,9 +688,11 @@ fn parse_valid(
         DatasetSource::Digits | DatasetSource::Arrays(ArrayFiles::Npy { .. }) => {
             return Err(error_at(
                 origin,
-                "valid",
-                "valid = \"path\" needs a dataset read from one file or folder",
-                Some("write valid = { kind = ..., ... } as for dataset"),
+                key,
+                format!("{key} = \"path\" needs a dataset read from one file or folder"),
+                Some(&format!(
+                    "write {key} = {{ kind = ..., ... }} as for dataset"
+                )),
             ))
         }
     })

@@ -62,7 +62,7 @@ pub(super) async fn run(
                 _ => Control::Continue,
             }
         };
-        inner.trial(&job, lease.device, &mut progress, &cancelled, None)
+        inner.trial(&job, lease.device, &mut progress, &cancelled, None, None)
     });
     while let Some((step, values, reply)) = rx.recv().await {
         let _ = reply.send(reporter.report(step, &values).await);

@@ -7,6 +7,8 @@
 //!   objectives, and [`doctor`];
 //! * `pipeline`: the steps of one trial on its device (train or take the
 //!   compress task's base model, compress, fine-tune, measure);
+//! * `testset`: the held-out test set, scored only when a user exports
+//!   trials (never while the study runs);
 //! * `weights`: saving a trained network's weights and metadata;
 //! * `bridge`: running that blocking libtorch work from async code, with
 //!   cancellation and the per-epoch reports going back to the scheduler.
@@ -24,6 +26,9 @@ mod finetune_tests;
 mod pipeline;
 #[cfg(test)]
 mod tests;
+mod testset;
+#[cfg(test)]
+mod testset_tests;
 mod weights;
 
 use std::collections::BTreeMap;
@@ -33,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use paretosearch_core::spec::{SpecError, SpecOrigin};
 use paretosearch_core::{Objectives, Params, SearchSpace, TrialOutcome};
-use paretosearch_runner::{Job, ProfileJob, Reporter, Runner};
+use paretosearch_runner::{Job, ProfileJob, Reporter, Runner, TestScores};
 use tokio_util::sync::CancellationToken;
 
 use crate::data::{self, DatasetSource, Split};
@@ -68,6 +73,8 @@ struct Inner {
     energy: Option<GpuEnergy>,
     /// NVML, when trials set `gpu_power_limit`.
     power: Option<crate::power::GpuPower>,
+    /// The held-out test set (standardised), when `test` or `test_fraction` is set.
+    test: Option<Mutex<crate::data::Dataset>>,
 }
 
 impl TorchRunner {
@@ -89,6 +96,7 @@ impl TorchRunner {
                 Some("check the path and the files' format"),
             )
         })?;
+        let (dataset, test) = testset::set_apart(&opts, dataset, study_seed, origin)?;
         if opts.model != "mlp" && opts.torchscript.is_none() && !dataset.is_image() {
             return Err(error_at(
                 origin,
@@ -145,6 +153,7 @@ impl TorchRunner {
             ),
             None => None,
         };
+        let test = test.map(|t| Mutex::new(split.scale.apply(&t)));
         let gpus = resolve_devices(&opts.device, opts.trials_per_gpu).map_err(|e| {
             error_at(
                 origin,
@@ -174,6 +183,7 @@ impl TorchRunner {
                 script,
                 energy,
                 power,
+                test,
                 opts,
             }),
         })
@@ -217,5 +227,9 @@ impl Runner for TorchRunner {
 
     async fn profile(&self, job: ProfileJob) -> Option<Result<BTreeMap<String, f64>, String>> {
         bridge::profile(self, job).await
+    }
+
+    async fn evaluate_test(&self, job: Job) -> Option<Result<TestScores, String>> {
+        testset::evaluate(self, job).await
     }
 }

@@ -11,6 +11,7 @@ use paretosearch_core::Params;
 use paretosearch_runner::Job;
 use tch::Device;
 
+use super::testset::TestRun;
 use super::weights::{save, weights_file};
 use super::Inner;
 use crate::compress::{CompressSpec, Compressible};
@@ -197,6 +198,7 @@ impl Inner {
         progress: &mut Progress<'_>,
         cancelled: &dyn Fn() -> bool,
         save_to: Option<&Path>,
+        test: Option<&mut TestRun<'_>>,
     ) -> Result<TrialEnd, TorchError> {
         let data = self.data_on(device);
         let train_first = self.opts.task == Task::Train;
@@ -214,7 +216,12 @@ impl Inner {
             return Ok(
                 match self.run_trial(net, job, &data, train_first, progress, cancelled)? {
                     Finished::Stopped(end) => end,
-                    Finished::Done(_, values) => TrialEnd::Complete(values),
+                    Finished::Done(net, values) => {
+                        if let Some(t) = test {
+                            t.scores = self.score(t.data, &mut |x| net.infer(x));
+                        }
+                        TrialEnd::Complete(values)
+                    }
                 },
             );
         }
@@ -228,6 +235,11 @@ impl Inner {
                 Finished::Stopped(end) => return Ok(end),
                 Finished::Done(net, values) => (net, values),
             };
+        if let Some(t) = test {
+            // A re-run for the test set: scored, and nothing saved.
+            t.scores = self.score(t.data, &mut |x| net.infer(x));
+            return Ok(TrialEnd::Complete(values));
+        }
         let target = save_to.map(Path::to_path_buf).or_else(|| {
             Some(weights_file(
                 self.opts.save_weights_dir.as_ref()?,

@@ -35,7 +35,14 @@ impl TorchRunner {
         let lease = inner.lease(&|| false)?;
         tch::set_num_threads(self.threads() as i32);
         let mut progress = |_: u64, _: &EpochReport| Control::Continue;
-        match inner.trial(job, lease.device, &mut progress, &|| false, Some(path))? {
+        match inner.trial(
+            job,
+            lease.device,
+            &mut progress,
+            &|| false,
+            Some(path),
+            None,
+        )? {
             TrialEnd::Complete(v) => Ok(v),
             TrialEnd::Stopped { reason, .. } => {
                 Err(TorchError::Unsupported(format!("stopped: {reason}")))
