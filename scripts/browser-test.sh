@@ -23,4 +23,4 @@ BIN=target/debug/paretosearch
 case " $* " in *" --release "*) BIN=target/release/paretosearch ;; esac
 cp scripts/browser-test/run.mjs "$NODE_DIR/run.mjs"
 cp scripts/browser-test/fixture.toml scripts/browser-test/fixture_train.py "$NODE_DIR/"
-exec node "$NODE_DIR/run.mjs" "$BIN" target/browser-test/screenshots
+PARETOSEARCH_REPO="$PWD" exec node "$NODE_DIR/run.mjs" "$BIN" target/browser-test/screenshots

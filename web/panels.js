@@ -172,7 +172,11 @@
           var q = ps[p.dataIndex];
           return PS.esc(q.name) + ': ' + PS.fmt(q.importance) + ' [' + PS.fmt(q.lo) + ', ' + PS.fmt(q.hi) + ']';
         } },
-        xAxis: PS.axis('importance', 'value', { min: 0, scale: false }),
+        /* The axis reaches the widest whisker, not only the longest bar. */
+        xAxis: PS.axis('importance', 'value', { min: 0, scale: false, max: function (e) {
+          var hi = ps.reduce(function (m, q) { return typeof q.hi === 'number' && q.hi > m ? q.hi : m; }, e.max);
+          return Math.min(1, Math.ceil(hi * 20) / 20);
+        } }),
         yAxis: { type: 'category', data: ps.map(function (q) { return q.name; }) },
         series: [
           { type: 'bar', data: ps.map(function (q) { return q.importance; }), itemStyle: { color: '#5b8def' }, animation: false },

@@ -7,7 +7,7 @@
 // target/). Studies are made in a fresh temporary folder: the 3-objective
 // fixture (fixture.toml: objectives spanning decades, a constraint, failures,
 // MO-ASHA pruning, 3 workers; one pruned trial given a forecast attribute
-// as the pruner writes it), two ZDT1 studies in one storage (random and
+// as the pruner writes it), a dozen trials of the quickstart (torch), two ZDT1 studies in one storage (random and
 // sobol, for the overlay) and a live ZDT1 study that grows while `serve`
 // shows it. Every check throws on failure; the exit status is 1 then.
 import { chromium } from 'playwright-core';
@@ -66,6 +66,20 @@ const reports = {
   fixture: ps(['report', 'fixture.toml', '--out', path.join(TMP, 'fixture.html')]).trim(),
   zdt1: ps(['report', zdtA, '--out', path.join(TMP, 'zdt1.html')]).trim()
 };
+// The quickstart as it ships (studies/quickstart.toml: MLPs on the embedded
+// digits through the torch runner), a dozen trials of it; skipped, saying
+// so, by a build without libtorch.
+const REPO = process.env.PARETOSEARCH_REPO;
+for (const [from, to] of [['studies/quickstart.toml', 'studies'], ['search_spaces/mlp.toml', 'search_spaces']]) {
+  fs.mkdirSync(path.join(TMP, to), { recursive: true });
+  fs.copyFileSync(path.join(REPO, from), path.join(TMP, from));
+}
+let torch = true;
+try { ps(['check', 'studies/quickstart.toml']); } catch (e) { torch = false; console.log('skip quickstart: ' + String(e.stderr || e).split('\n')[0]); }
+if (torch) {
+  ps(['run', 'studies/quickstart.toml', '-q', '--trials', '12']);
+  reports.quickstart = ps(['report', 'studies/quickstart.toml', '--out', path.join(TMP, 'quickstart.html')]).trim();
+}
 
 // ---------- the browser ----------
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: FLAGS.slice(1) });
@@ -117,14 +131,38 @@ async function everyViewRenders(page, expected) {
   check(page.problems.length === 0, `${page.label}: no console errors or network requests ${page.problems.join(' | ')}`);
 }
 
+async function whiskersFit(page) {
+  const r = await page.evaluate(() => {
+    const v = PS.views.filter((x) => x.id === 'importance')[0];
+    const imp = (PS.study.importance || []).filter((i) => i.objective === PS.choice.importance)[0];
+    if (!imp || imp.error) return null;
+    return { axis: v.chart.getModel().getComponent('xAxis', 0).axis.scale.getExtent()[1], hi: Math.max.apply(null, imp.params.map((q) => q.hi)) };
+  });
+  check(r && r.axis >= r.hi - 1e-12, `${page.label}: the importance axis reaches the widest whisker ${JSON.stringify(r)}`);
+}
+
 async function brushingSelectsEverywhere(page) {
   // A real drag over the 2-D front (its rectangle brush is on).
     await page.locator('#view-pareto2d').scrollIntoViewIfNeeded();
   const b = await page.locator('#view-pareto2d canvas').first().boundingBox();
-  await page.mouse.move(b.x + 75, b.y + 45);
+  // A box around the plotted trial nearest the plot's centre (trials of a
+  // study run with several workers differ from run to run).
+  const at = await page.evaluate(() => {
+    const chart = PS.views.filter((v) => v.id === 'pareto2d')[0].chart;
+    const rect = chart.getModel().getComponent('grid', 0).coordinateSystem.getRect();
+    const cx = rect.x + rect.width / 2, cy = rect.y + rect.height / 2;
+    let best = null;
+    chart.getOption().series.filter((s) => s.type === 'scatter').forEach((s) => (s.data || []).forEach((d) => {
+      const p = chart.convertToPixel({ gridIndex: 0 }, [d[0], d[1]]);
+      const dist = Math.hypot(p[0] - cx, p[1] - cy);
+      if (p && isFinite(dist) && (!best || dist < best.dist)) best = { x: p[0], y: p[1], dist };
+    }));
+    return best;
+  });
+  await page.mouse.move(b.x + at.x - 40, b.y + at.y - 30);
   await page.mouse.down();
-  await page.mouse.move(b.x + b.width * 0.4, b.y + b.height * 0.4, { steps: 8 });
-  await page.mouse.move(b.x + b.width * 0.62, b.y + b.height * 0.75, { steps: 8 });
+  await page.mouse.move(b.x + at.x, b.y + at.y, { steps: 8 });
+  await page.mouse.move(b.x + at.x + 40, b.y + at.y + 30, { steps: 8 });
   await page.mouse.up();
   await page.waitForFunction(() => PS.sel !== null, null, { timeout: 5000 }).catch(() => {});
   const r = await page.evaluate(() => {
@@ -208,6 +246,7 @@ check(stops > 0, `fixture: learning curves mark where the pruner stopped ${stops
 const logAxes = await fx.evaluate(() => { const o = PS.views[0].chart.getOption(); return [o.xAxis[0].type, o.yAxis[0].type]; });
 check(logAxes[1] === 'log', `fixture: latency spans decades and gets a log axis (${logAxes})`);
 await infeasibleMarkedEverywhere(fx);
+await whiskersFit(fx);
 await brushingSelectsEverywhere(fx);
 await tableSortsAndFilters(fx, 'accuracy');
 // Colour by a parameter.
@@ -218,6 +257,18 @@ await shoot(fx, 'parallel', 'parallel-colour-lr');
 // The hostile log line is text, not markup.
 check((await fx.evaluate(() => document.querySelectorAll('script').length)) === 7, 'fixture: a log line holding </script> adds no script');
 check(fx.problems.length === 0, 'fixture: no console errors after the interactions ' + fx.problems.join(' | '));
+
+// ---------- the report of the quickstart ----------
+if (torch) {
+  const qs = await open('file://' + reports.quickstart, 'quickstart');
+  await everyViewRenders(qs, ['pareto2d', 'pareto3d', 'history', 'hypervolume', 'parallel', 'slice', 'importance', 'curves', 'timeline', 'table']);
+  const curves = await qs.evaluate(() => PS.trials.filter((t) => t.steps && t.steps.length === 15).length);
+  check(curves === 12, `quickstart: every trial's 15 epochs are learning curves (${curves} of 12)`);
+  await whiskersFit(qs);
+  await brushingSelectsEverywhere(qs);
+  await tableSortsAndFilters(qs, 'accuracy');
+  check(qs.problems.length === 0, 'quickstart: no console errors after the interactions ' + qs.problems.join(' | '));
+}
 
 // ---------- the report of ZDT1, with a second study in its storage ----------
 const zd = await open('file://' + reports.zdt1, 'zdt1');
