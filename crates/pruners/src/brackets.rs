@@ -49,6 +49,11 @@ impl Brackets {
     /// `reduction_factor` (default 3) and `brackets` (default: all) from the
     /// `[pruner]` table of a `kind` pruner.
     pub fn from_options(o: &toml::Table, kind: &str) -> Result<Self, PrunerError> {
+        Self::from_options_with(o, kind, 3)
+    }
+
+    /// [`Brackets::from_options`] with `reduction_factor` defaulting to `eta`.
+    pub fn from_options_with(o: &toml::Table, kind: &str, eta: u64) -> Result<Self, PrunerError> {
         let min_resource = option::<u64>(o, "min_resource")?.unwrap_or(1);
         if min_resource == 0 {
             return Err(bad("min_resource", "must be at least 1"));
@@ -67,7 +72,7 @@ impl Brackets {
                 format!("must be greater than min_resource ({min_resource})"),
             ));
         }
-        let eta = option::<u64>(o, "reduction_factor")?.unwrap_or(3);
+        let eta = option::<u64>(o, "reduction_factor")?.unwrap_or(eta);
         if eta < 2 {
             return Err(bad("reduction_factor", "must be at least 2"));
         }

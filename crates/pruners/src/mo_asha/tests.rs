@@ -14,8 +14,14 @@ fn minimize(names: &[&str]) -> Objectives {
     )
 }
 
+/// The plain rule (η = 3, no front kept beyond the top 1/η) unless
+/// `options` say otherwise: what the hand-computed rungs below check.
 fn pruner(options: &str) -> MoAshaPruner {
-    MoAshaPruner::from_options(&table(options), &Objectives::default()).unwrap()
+    let mut t = table(options);
+    t.entry("reduction_factor")
+        .or_insert(toml::Value::Integer(3));
+    t.entry("keep_front").or_insert(toml::Value::Boolean(false));
+    MoAshaPruner::from_options(&t, &Objectives::default()).unwrap()
 }
 
 /// Trial `number` whose report at step `i + 1` carries `names` = `steps[i]`.
@@ -426,4 +432,97 @@ fn the_order_of_the_view_does_not_matter() {
         shuffled.swap(i, (lcg(&mut s) * (i + 1) as f64) as usize);
     }
     assert_eq!(judge(&shuffled), reference);
+}
+
+#[test]
+fn the_front_within_the_noise_goes_on_beyond_the_top_quarter() {
+    // Eight trials at rung 1 of two minimised objectives, η = 4: 2 go on
+    // by rank. Front 1 is A0 (1,8), B1 (2,6), C2 (4,4), D3 (6,2): with the
+    // front kept all four go on; E4 (4.05, 4.05) is dominated by C only
+    // within 0.05 in each objective.
+    let points: [&[f64]; 8] = [
+        &[1.0, 8.0],
+        &[2.0, 6.0],
+        &[4.0, 4.0],
+        &[6.0, 2.0],
+        &[4.05, 4.05],
+        &[7.0, 7.0],
+        &[8.0, 9.0],
+        &[9.0, 8.0],
+    ];
+    let trials = at_step_one(&points);
+    let o = minimize(&["f1", "f2"]);
+    let plain = pruner("max_resource = 9\nbrackets = 1\nreduction_factor = 4");
+    assert_eq!(going_on(&decisions(&plain, &o, &trials)).len(), 2);
+    let kept = pruner("max_resource = 9\nbrackets = 1\nreduction_factor = 4\nkeep_front = true");
+    // No report has neighbours: no noise is measured, the plain front goes on.
+    assert_eq!(going_on(&decisions(&kept, &o, &trials)), vec![0, 1, 2, 3]);
+
+    // E is near the front when a margin of at least 0.05 is measured, not
+    // when it is smaller: the points stay, the margins are given directly.
+    let at: Vec<AtRung> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| AtRung {
+            number: i as u64,
+            point: p.to_vec(),
+            violation: 0.0,
+        })
+        .collect();
+    assert!(near_front(&at, 4, &[0.06, 0.06]));
+    // A margin in one objective is enough: C beats E by 0.05 in both.
+    assert!(near_front(&at, 4, &[0.04, 0.06]));
+    assert!(!near_front(&at, 4, &[0.04, 0.04]));
+    assert!(!near_front(&at, 5, &[0.06, 0.06]));
+    assert!(standing(&at, 4, 2, Some((&[0.06, 0.06], 8))).goes_on);
+    assert!(!standing(&at, 4, 2, Some((&[0.04, 0.04], 8))).goes_on);
+    // A cap of 4 places: the plain front fills them, E (5th) stops.
+    assert!(!standing(&at, 4, 2, Some((&[0.06, 0.06], 4))).goes_on);
+    assert!(standing(&at, 3, 2, Some((&[0.06, 0.06], 4))).goes_on);
+    assert!(!standing(&at, 4, 2, None).goes_on);
+    // An infeasible point is never near the front of the feasible ones.
+    let mut infeasible = at.clone();
+    infeasible[4].violation = 1.0;
+    assert!(!near_front(&infeasible, 4, &[1.0, 1.0]));
+}
+
+#[test]
+fn report_noise_is_read_from_second_differences() {
+    // Straight lines have no second differences; a zig-zag of ±a has
+    // |Δ²| = 4a at every step: σ = 4a / (0.6745 √6), margin z √2 σ.
+    let o = minimize(&["f1"]);
+    let line: Vec<Vec<f64>> = (0..8).map(|i| vec![1.0 - 0.1 * i as f64]).collect();
+    let zig: Vec<Vec<f64>> = (0..8)
+        .map(|i| vec![if i % 2 == 0 { 0.51 } else { 0.49 }])
+        .collect();
+    let refs = |c: &Vec<Vec<f64>>| c.iter().map(|v| v.to_vec()).collect::<Vec<_>>();
+    let as_trial = |n: u64, c: &Vec<Vec<f64>>| {
+        let c = refs(c);
+        let steps: Vec<&[f64]> = c.iter().map(|v| v.as_slice()).collect();
+        trial(n, TrialState::Complete, &["f1"], &steps)
+    };
+    let space = SearchSpace::default();
+    let used: Vec<&Objective> = o.iter().collect();
+    let flat = vec![as_trial(0, &line), as_trial(1, &line)];
+    assert!(report_noise(&view(&space, &o, &flat), &used, 1.0)[0] < 1e-12);
+    let noisy = vec![as_trial(0, &zig), as_trial(1, &zig)];
+    let got = report_noise(&view(&space, &o, &noisy), &used, 2.0)[0];
+    let want = 2.0 * std::f64::consts::SQRT_2 * (4.0 * 0.01) / (0.6745 * 6f64.sqrt());
+    assert!((got - want).abs() < 1e-12, "{got} against {want}");
+    // Fewer than 10 second differences: no estimate.
+    let short = vec![as_trial(0, &zig[..5].to_vec())];
+    assert_eq!(
+        report_noise(&view(&space, &o, &short), &used, 1.0),
+        vec![0.0]
+    );
+}
+
+#[test]
+fn the_defaults_keep_the_front_with_eta_four() {
+    let p =
+        MoAshaPruner::from_options(&table("max_resource = 20"), &Objectives::default()).unwrap();
+    assert!(p.keep_front);
+    assert_eq!(p.schedule.reduction_factor, DEFAULT_ETA);
+    assert_eq!(p.noise_margin, DEFAULT_NOISE_Z);
+    assert_eq!(p.front_cap, DEFAULT_FRONT_CAP);
 }
