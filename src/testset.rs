@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use paretosearch::core::spec::RunnerSpec;
 use paretosearch::runner::{Job, Runner, TestScores};
 use paretosearch::store::Store;
 use paretosearch::{trial_seed, StudySpec, Trial};
@@ -58,7 +59,7 @@ pub async fn score(
         .filter(|(_, t)| again || !t.attrs.contains_key(TEST_ATTR))
         .map(|(i, _)| i)
         .collect();
-    if todo.is_empty() {
+    if todo.is_empty() || !declares_test_set(spec) {
         return Ok(());
     }
     let runner = match paretosearch::registry().build(spec, 1) {
@@ -108,6 +109,18 @@ pub async fn score(
         trials[i].attrs.insert(TEST_ATTR.into(), value);
     }
     Ok(())
+}
+
+/// Does the study's runner table declare a test set (`test` or
+/// `test_fraction`, the torch runner's keys)? Only then is the runner built
+/// (which loads the dataset) to score it.
+fn declares_test_set(spec: &StudySpec) -> bool {
+    match &spec.runner {
+        RunnerSpec::Other { options, .. } => {
+            options.contains_key("test") || options.contains_key("test_fraction")
+        }
+        _ => false,
+    }
 }
 
 async fn scored(
