@@ -340,6 +340,10 @@ pub struct ReportArgs {
     /// Lines of each trial's log to include.
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub log_lines: usize,
+    /// KiB of log tails the page holds at most (failed trials first, then
+    /// the Pareto-optimal, then the newest; the rest name their file).
+    #[arg(long, value_name = "KIB", default_value_t = crate::report::data::LOG_BUDGET_KIB)]
+    pub log_budget: usize,
 }
 
 /// `serve`.
@@ -356,6 +360,10 @@ pub struct ServeArgs {
     /// Lines of each trial's log to include.
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub log_lines: usize,
+    /// KiB of log tails the page holds at most (failed trials first, then
+    /// the Pareto-optimal, then the newest; the rest name their file).
+    #[arg(long, value_name = "KIB", default_value_t = crate::report::data::LOG_BUDGET_KIB)]
+    pub log_budget: usize,
 }
 
 /// `pick`.

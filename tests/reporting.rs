@@ -334,6 +334,48 @@ fn report_is_one_self_contained_page() {
         rows.iter().all(|r| r["k"].is_string()),
         "every trial has a kind"
     );
+    assert!(
+        rows.iter().all(|r| r.get("log_omitted").is_none()),
+        "the default budget holds a dozen tails"
+    );
+    // A budget of 1 KiB: failed trials' tails first, then the front's;
+    // the others name their file.
+    let small = dir.path().join("out/small.html");
+    let o = ps(&[
+        "report",
+        s,
+        "--out",
+        small.to_str().unwrap(),
+        "--log-budget",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let small = embedded_data(&std::fs::read_to_string(&small).unwrap());
+    let small = small["study"]["trials"].as_array().unwrap();
+    let with: Vec<&serde_json::Value> = small.iter().filter(|r| r["log"].is_string()).collect();
+    let bytes: usize = with.iter().map(|r| r["log"].as_str().unwrap().len()).sum();
+    assert!(
+        !with.is_empty() && bytes <= 1024,
+        "{} tails, {bytes} bytes",
+        with.len()
+    );
+    let omitted = small.iter().filter(|r| r["log_omitted"] == true).count();
+    assert_eq!(
+        with.len() + omitted,
+        rows.iter().filter(|r| r["log"].is_string()).count()
+    );
+    assert!(
+        omitted > 0
+            && small
+                .iter()
+                .all(|r| r["log_omitted"] != true || r["log_path"].is_string())
+    );
+    let failed = small.iter().filter(|r| r["s"] == "FAIL").count();
+    let failed_with = with.iter().filter(|r| r["s"] == "FAIL").count();
+    assert!(
+        failed_with == failed || with.iter().all(|r| r["s"] == "FAIL"),
+        "failed trials' tails come first"
+    );
     if trials.iter().any(|t| t["state"] == "FAIL") {
         let failed = rows.iter().find(|r| r["s"] == "FAIL").unwrap();
         assert_eq!(failed["k"], "failed");

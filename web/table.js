@@ -165,6 +165,7 @@
       h += '</table>';
       if (t.cmd) h += '<div class="note">to reproduce:</div><pre class="cmd">' + PS.esc(t.cmd) + '</pre>';
       if (t.log) h += '<div class="note">log tail (' + PS.esc(t.log_path || '') + '):</div><pre class="log">' + PS.esc(t.log) + '</pre>';
+      else if (t.log_omitted) h += '<div class="note" id="log-omitted">log tail not in this page (it holds the tails of failed, then Pareto-optimal, then the newest trials up to its --log-budget): ' + PS.esc(t.log_path) + '</div>';
       this.detail.innerHTML = h;
     }
   });

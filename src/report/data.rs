@@ -21,6 +21,7 @@
 //! reproduce it) and, in `others`, the other studies of the same storage
 //! (their fronts when their objectives are this study's).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use paretosearch_core::spec::RunnerSpec;
@@ -181,6 +182,46 @@ pub struct Logs<'a> {
     pub dir: &'a Path,
     /// Lines of each log's tail.
     pub lines: usize,
+    /// Bytes of log tails the page holds at most: failed trials' first,
+    /// then the Pareto-optimal ones', then the newest; the others' detail
+    /// pane names the file instead (with 10,000 trials the tails would be
+    /// half of the page and its opening time).
+    pub budget: usize,
+}
+
+/// The default [`Logs::budget`]: 4 MiB.
+pub const LOG_BUDGET_KIB: usize = 4096;
+
+/// The log tails that fit the budget, by trial number, in the order of
+/// [`Logs::budget`].
+fn log_tails(trials: &[Trial], pareto: &[u64], logs: &Logs<'_>) -> BTreeMap<u64, String> {
+    let mut order: Vec<&Trial> = trials.iter().collect();
+    let rank = |t: &Trial| {
+        if t.state == TrialState::Fail {
+            0
+        } else if pareto.contains(&t.number) {
+            1
+        } else {
+            2
+        }
+    };
+    order.sort_by(|a, b| rank(a).cmp(&rank(b)).then(b.number.cmp(&a.number)));
+    let mut left = logs.budget;
+    let mut out = BTreeMap::new();
+    for t in order {
+        if left == 0 {
+            break;
+        }
+        let log = logs.dir.join(format!("trial-{:05}.log", t.number));
+        if let Some(tail) = log_tail(&log, logs.lines) {
+            if tail.len() > left {
+                continue;
+            }
+            left -= tail.len();
+            out.insert(t.number, tail);
+        }
+    }
+    out
 }
 
 /// Everything about one study that the page shows.
@@ -195,6 +236,13 @@ pub fn study_json(
     let kinds: std::collections::HashMap<u64, Kind> =
         figs.points.iter().map(|p| (p.number, p.kind)).collect();
     let objectives = &spec.objectives;
+    let pareto: Vec<u64> = figs
+        .points
+        .iter()
+        .filter(|p| p.kind == Kind::Front)
+        .map(|p| p.number)
+        .collect();
+    let tails = log_tails(trials, &pareto, logs);
     let rows: Vec<Value> = trials
         .iter()
         .map(|t| {
@@ -260,9 +308,13 @@ pub fn study_json(
                 }
             }
             let log = logs.dir.join(format!("trial-{:05}.log", t.number));
-            if let Some(tail) = log_tail(&log, logs.lines) {
+            if let Some(tail) = tails.get(&t.number) {
                 o.insert("log".into(), json!(tail));
                 o.insert("log_path".into(), json!(log.display().to_string()));
+            } else if logs.lines > 0 && log.is_file() {
+                // Over the budget: the pane names the file.
+                o.insert("log_path".into(), json!(log.display().to_string()));
+                o.insert("log_omitted".into(), json!(true));
             }
             if let Some(cmd) = reproduce(spec, t) {
                 o.insert("cmd".into(), json!(cmd));

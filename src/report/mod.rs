@@ -162,6 +162,7 @@ pub async fn report(args: ReportArgs) -> Result<ExitCode> {
         &data::Logs {
             dir: &logs_dir,
             lines: args.log_lines,
+            budget: args.log_budget * 1024,
         },
         &reference,
         None,

@@ -31,6 +31,7 @@ struct Live {
     storage_url: String,
     reference: Reference,
     log_lines: usize,
+    log_budget: usize,
     store: Option<Arc<dyn Store>>,
     cache: Option<(String, String)>,
 }
@@ -126,6 +127,7 @@ impl Live {
             &super::data::Logs {
                 dir: &logs_dir,
                 lines: self.log_lines,
+                budget: self.log_budget,
             },
             &self.reference,
             Some(&token),
@@ -197,6 +199,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         storage_url: prepared.storage_url,
         reference,
         log_lines: args.log_lines,
+        log_budget: args.log_budget * 1024,
         store: None,
         cache: None,
     };
