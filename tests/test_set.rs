@@ -2,7 +2,7 @@
 //! `export --pareto` scores it for the Pareto trials only, stores the
 //! scores (a second export trains nothing), shows them beside the values
 //! (CSV, JSON, report), and scoring it in the middle of a study changes
-//! nothing the study does afterwards.
+//! nothing the study does afterwards (TPE's proposals, the pruner's stops).
 #![cfg(feature = "torch")]
 
 mod common;
@@ -34,6 +34,9 @@ lr = {{ type = "float", low = 1e-3, high = 3e-2, log = true }}
 [sampler]
 kind = "tpe"
 n_startup_trials = 3
+
+[pruner]
+kind = "dominated"
 
 [runner]
 kind = "torch"
@@ -74,8 +77,8 @@ fn history(study: &Path) -> Vec<String> {
         .map(|t| {
             let v = &t["values"];
             format!(
-                "{} {} {} {} {}",
-                t["number"], t["params"], v["accuracy"], v["loss"], v["size_bytes"]
+                "{} {} {} {} {} {}",
+                t["number"], t["state"], t["params"], v["accuracy"], v["loss"], v["size_bytes"]
             )
         })
         .collect()
