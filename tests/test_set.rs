@@ -26,6 +26,7 @@ direction = "maximize"
 [[objectives]]
 name = "size_bytes"
 direction = "minimize"
+cheap = true
 
 [search_space]
 width = {{ type = "int", low = 4, high = 48, log = true }}
@@ -43,7 +44,7 @@ kind = "torch"
 device = "cpu"
 dataset = "digits"
 limit = 600
-epochs = 3
+epochs = 8
 threads = 1
 {test}
 
@@ -171,14 +172,19 @@ fn scoring_the_test_set_mid_study_changes_nothing_that_follows() {
     let a = study(dir.path(), "straight", "test_fraction = 0.25");
     let b = study(dir.path(), "scored", "test_fraction = 0.25");
     // The names differ; the seed and everything else are the same.
-    run(&a, "8");
-    run(&b, "4");
+    run(&a, "14");
+    run(&b, "5");
     let o = ps(&["export", b.to_str().unwrap(), "--pareto", "--format", "csv"]);
     assert!(
         o.status.success() && text(&o).contains("test accuracy"),
         "{}",
         text(&o)
     );
-    run(&b, "8");
-    assert_eq!(history(&a), history(&b));
+    run(&b, "14");
+    let h = history(&a);
+    assert_eq!(h, history(&b));
+    assert!(
+        h.iter().any(|t| t.contains("PRUNED")),
+        "nothing was pruned: {h:#?}"
+    );
 }
