@@ -75,7 +75,7 @@ mod chance;
 
 /// The default `stop_below`: chosen on the replayed learning-curve
 /// benchmark (see the README's Pruning section).
-pub const DEFAULT_STOP_BELOW: f64 = 0.1;
+pub const DEFAULT_STOP_BELOW: f64 = 0.2;
 /// The default `min_curves`.
 pub const DEFAULT_MIN_CURVES: usize = 5;
 use paretosearch_core::{PruneReason, PruneRule, StudyView};
