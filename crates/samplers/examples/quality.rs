@@ -10,7 +10,11 @@
 //! objectives), the same definitions as `../shared/bench/compare.py`;
 //! `cells`, a synthetic cell-based architecture space (six edges, each one
 //! of five operations, with interactions between edges; minimise error,
-//! latency and size; `x` reports the choice indices).
+//! latency and size; `x` reports the choice indices); `cells2`, the same
+//! with error and latency only; `arch`, eight categorical choices of 3-6
+//! options with hashed pairwise interactions (error, latency, size);
+//! `dtlz2_5` and `dtlz2_8`, DTLZ2 with 5 and 8 objectives (`m + 3`
+//! variables). `bench/compare_samplers.py` has the same definitions.
 
 use std::time::Instant;
 
@@ -41,8 +45,8 @@ fn evaluate(problem: &str, x: &[f64]) -> Vec<f64> {
             let s = (10.0 * std::f64::consts::PI * f1).sin();
             vec![f1, g * (1.0 - (f1 / g).sqrt() - (f1 / g) * s)]
         }
-        "dtlz2" => {
-            let m = 3;
+        "dtlz2" | "dtlz2_5" | "dtlz2_8" => {
+            let m = dtlz2_objectives(problem);
             let g: f64 = x[m - 1..].iter().map(|v| (v - 0.5).powi(2)).sum();
             (0..m)
                 .map(|i| {
@@ -59,6 +63,47 @@ fn evaluate(problem: &str, x: &[f64]) -> Vec<f64> {
         }
         other => panic!("unknown problem {other}"),
     }
+}
+
+/// Objectives of the DTLZ2 variants (`m + 3` variables each).
+fn dtlz2_objectives(problem: &str) -> usize {
+    match problem {
+        "dtlz2_5" => 5,
+        "dtlz2_8" => 8,
+        _ => 3,
+    }
+}
+
+/// Choices per parameter of `arch`.
+const ARCH_CHOICES: [usize; 8] = [3, 4, 5, 6, 3, 4, 5, 6];
+
+/// A number in `[0, 1)` from three small integers (an integer hash, so the
+/// Python side of `bench/compare_samplers.py` computes the same table).
+fn arch_hash(a: usize, b: usize, c: usize) -> f64 {
+    let mut h =
+        ((a as u64 * 73_856_093) ^ (b as u64 * 19_349_663) ^ (c as u64 * 83_492_791)) & 0xFFFF_FFFF;
+    h = (h * 2_654_435_761) & 0xFFFF_FFFF;
+    h ^= h >> 15;
+    h as f64 / 4_294_967_296.0
+}
+
+/// `arch` at choice indices `o`: eight choices of 3-6 options, each a level
+/// (accuracy and cost grow with it) plus hashed per-choice terms, and a
+/// bonus for some pairs of neighbouring choices; error, latency, size.
+fn arch(o: &[usize]) -> Vec<f64> {
+    let (mut score, mut latency, mut size) = (0.0, 0.0, 0.0);
+    for (k, &j) in o.iter().enumerate() {
+        let level = j as f64 / (ARCH_CHOICES[k] - 1) as f64;
+        score += 0.5 * level + 0.5 * arch_hash(k, j, 1);
+        latency += level + 0.3 * arch_hash(k, j, 2);
+        size += level * level;
+    }
+    for k in 0..7 {
+        if arch_hash(k, o[k], 10 + o[k + 1]) > 0.8 {
+            score += 0.6;
+        }
+    }
+    vec![(-score / 2.0).exp(), latency, size]
 }
 
 /// Operations of an edge of `cells`: accuracy contribution, latency, size.
@@ -113,28 +158,35 @@ fn main() {
         }
         i += 2;
     }
-    let categorical = problem == "cells";
+    let categorical = matches!(problem.as_str(), "cells" | "cells2" | "arch");
     let (n_vars, m) = match problem.as_str() {
-        "dtlz2" | "cells" => (6, 3),
+        "cells" => (6, 3),
+        "cells2" => (6, 2),
+        "arch" => (8, 3),
+        p if p.starts_with("dtlz2") => (dtlz2_objectives(p) + 3, dtlz2_objectives(p)),
         _ => (10, 2),
     };
-    let distribution = if categorical {
-        Distribution::Categorical {
+    let distribution = |i: usize| match problem.as_str() {
+        "cells" | "cells2" => Distribution::Categorical {
             choices: OPS.iter().map(|s| ParamValue::Str(s.to_string())).collect(),
-        }
-    } else {
-        Distribution::Float {
+        },
+        "arch" => Distribution::Categorical {
+            choices: (0..ARCH_CHOICES[i])
+                .map(|j| ParamValue::Str(format!("o{j}")))
+                .collect(),
+        },
+        _ => Distribution::Float {
             low: 0.0,
             high: 1.0,
             log: false,
             step: None,
-        }
+        },
     };
     let space = SearchSpace::new(
         (0..n_vars)
             .map(|i| Param {
                 name: format!("x{i}"),
-                distribution: distribution.clone(),
+                distribution: distribution(i),
                 when: vec![],
                 monotone: None,
             })
@@ -143,7 +195,10 @@ fn main() {
     .expect("valid space");
     let coordinate = |v: &ParamValue| -> f64 {
         match v {
-            ParamValue::Str(s) => OPS.iter().position(|o| o == s).expect("an operation") as f64,
+            ParamValue::Str(s) => match s.strip_prefix('o') {
+                Some(j) => j.parse::<f64>().expect("an arch choice"),
+                None => OPS.iter().position(|o| o == s).expect("an operation") as f64,
+            },
             other => other.as_f64().expect("a number"),
         }
     };
@@ -176,7 +231,12 @@ fn main() {
             .map(|i| coordinate(&p.params[&format!("x{i}")]))
             .collect();
         let f = if categorical {
-            cells(&x.iter().map(|&v| v as usize).collect::<Vec<_>>())
+            let o: Vec<usize> = x.iter().map(|&v| v as usize).collect();
+            match problem.as_str() {
+                "cells" => cells(&o),
+                "cells2" => cells(&o)[..2].to_vec(),
+                _ => arch(&o),
+            }
         } else {
             evaluate(&problem, &x)
         };

@@ -37,6 +37,8 @@
 //! history is read in trial-number order. The same history therefore gives
 //! the same proposal in any worker.
 
+mod choose;
+mod groups;
 pub mod parzen;
 mod split;
 mod truncnorm;
@@ -44,8 +46,12 @@ mod truncnorm;
 use paretosearch_core::{Objectives, ParamValue, Params, SearchSpace, Trial, TrialState};
 use rand::Rng;
 
+use std::collections::HashSet;
+
 use crate::random::SobolSampler;
 use crate::{option, reject_unknown, trial_rng, Proposal, Sampler, SamplerError, StudyView};
+use choose::Ranked;
+use groups::parameter_groups;
 use parzen::{BandwidthRule, KernelDomain, ParzenEstimator, ParzenSettings};
 use split::{default_weights, gamma, split, weights_below_multi_objective, History};
 
@@ -99,6 +105,14 @@ pub struct TpeOptions {
     pub constant_liar: bool,
     /// How the first trials are drawn (`startup`, "sobol").
     pub startup: Startup,
+    /// Without `multivariate`, still model the categorical parameters that
+    /// are always active together jointly (`joint_categorical`, true):
+    /// univariate kernels cannot see interactions between choices.
+    pub joint_categorical: bool,
+    /// In a space of discrete parameters only, never propose a
+    /// configuration already tried while an untried one scores nearly as
+    /// well (`avoid_repeats`, true; see `choose`).
+    pub avoid_repeats: bool,
 }
 
 impl Default for TpeOptions {
@@ -117,6 +131,8 @@ impl Default for TpeOptions {
             group: true,
             constant_liar: true,
             startup: Startup::Sobol,
+            joint_categorical: true,
+            avoid_repeats: true,
         }
     }
 }
@@ -135,6 +151,8 @@ const OPTION_KEYS: &[&str] = &[
     "group",
     "constant_liar",
     "startup",
+    "joint_categorical",
+    "avoid_repeats",
 ];
 
 impl TpeOptions {
@@ -161,6 +179,8 @@ impl TpeOptions {
             group: option(options, "group")?.unwrap_or(d.group),
             constant_liar: option(options, "constant_liar")?.unwrap_or(d.constant_liar),
             startup: option(options, "startup")?.unwrap_or(d.startup),
+            joint_categorical: option(options, "joint_categorical")?.unwrap_or(d.joint_categorical),
+            avoid_repeats: option(options, "avoid_repeats")?.unwrap_or(d.avoid_repeats),
         };
         if o.n_ei_candidates == 0 {
             return Err(bad("n_ei_candidates", "must be at least 1"));
@@ -231,8 +251,12 @@ impl TpeSampler {
         if self.space.as_ref() != Some(space) || self.objectives.as_ref() != Some(objectives) {
             self.space = Some(space.clone());
             self.objectives = Some(objectives.clone());
-            self.groups =
-                parameter_groups(space, self.multivariate(objectives), self.options.group);
+            self.groups = parameter_groups(
+                space,
+                self.multivariate(objectives),
+                self.options.group,
+                self.options.joint_categorical,
+            );
             self.cache.clear();
         }
     }
@@ -390,8 +414,8 @@ impl Sampler for TpeSampler {
             bandwidth: self.options.bandwidth,
         };
         let mut rng = trial_rng(study.seed, number, 1);
-        let mut chosen: Vec<Option<ParamValue>> = vec![None; space.len()];
         let mut params = Params::new();
+        let mut ranked: Vec<Ranked> = Vec::with_capacity(self.groups.len());
         let mut obs = Vec::new();
         let mut weights = Vec::new();
         for group in &self.groups {
@@ -429,29 +453,30 @@ impl Sampler for TpeSampler {
             let mut lg = vec![0.0; m];
             l.log_pdf(&cands, &mut ll);
             g.log_pdf(&cands, &mut lg);
-            let mut best = 0;
-            let mut best_score = f64::NEG_INFINITY;
-            for i in 0..m {
-                let s = ll[i] - lg[i];
-                if s > best_score {
-                    best = i;
-                    best_score = s;
-                }
-            }
-            for (k, &pi) in group.iter().enumerate() {
-                let v = values[best * d + k].clone();
+            let scores: Vec<f64> = ll.iter().zip(&lg).map(|(a, b)| a - b).collect();
+            let r = Ranked::new(group, &cands, values, &scores);
+            for (&pi, v) in group.iter().zip(&r.values[0]) {
                 params.insert(space.params()[pi].name.clone(), v.clone());
-                chosen[pi] = Some(v);
             }
+            ranked.push(r);
         }
         // Assemble in space order: exactly the active parameters, any gap
-        // (a group made active by a later choice) drawn at random.
-        let mut fallback = trial_rng(study.seed, number, 2);
-        let params = space.sample_with(|i, p, _| {
-            chosen[i]
-                .take()
-                .unwrap_or_else(|| p.distribution.from_unit(fallback.random::<f64>()))
-        });
+        // (a group made active by a later choice) drawn at random; in an
+        // all-discrete space, not a configuration already tried.
+        let tried: Option<HashSet<Vec<u64>>> = (self.options.avoid_repeats
+            && space
+                .params()
+                .iter()
+                .all(|p| p.distribution.cardinality().is_some()))
+        .then(|| pool.iter().map(|c| choose::key(c)).collect());
+        let params = choose::choose(
+            space,
+            &ranked,
+            tried.as_ref(),
+            |p| coordinates(space, p),
+            study.seed,
+            number,
+        );
         Ok(Proposal {
             params,
             ..Default::default()
@@ -523,51 +548,6 @@ fn pruned_key(t: &Trial, objectives: &Objectives) -> (f64, f64) {
         Some(&v) => (0.0, value(v)),
         None => (1.0, 0.0),
     }
-}
-
-/// Parameter groups, each a list of parameter indices, in parent-first
-/// order of their first member.
-///
-/// * multivariate with `group`: parameters with the same effective
-///   conditions (their own and their ancestors') are always active
-///   together and share a group;
-/// * multivariate without `group`: the unconditional parameters form one
-///   group, each conditional one is alone;
-/// * univariate: every parameter alone.
-fn parameter_groups(space: &SearchSpace, multivariate: bool, group: bool) -> Vec<Vec<usize>> {
-    let params = space.params();
-    let mut effective: Vec<Vec<String>> = Vec::with_capacity(params.len());
-    for p in params {
-        let mut key: Vec<String> = Vec::new();
-        for c in &p.when {
-            let values: Vec<String> = c.values.iter().map(|v| v.to_json().to_string()).collect();
-            key.push(format!("{}={}", c.parent, values.join("|")));
-            if let Some(j) = space.index_of(&c.parent) {
-                key.extend(effective[j].iter().cloned());
-            }
-        }
-        key.sort();
-        key.dedup();
-        effective.push(key);
-    }
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut keys: Vec<&Vec<String>> = Vec::new();
-    for (i, key) in effective.iter().enumerate() {
-        let joint = multivariate && (group || key.is_empty());
-        let found = if joint {
-            keys.iter().position(|k| *k == key)
-        } else {
-            None
-        };
-        match found {
-            Some(g) => groups[g].push(i),
-            None => {
-                groups.push(vec![i]);
-                keys.push(key);
-            }
-        }
-    }
-    groups
 }
 
 #[cfg(test)]

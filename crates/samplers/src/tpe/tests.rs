@@ -193,7 +193,7 @@ fn groups_follow_conditions() {
             .collect()
     };
     assert_eq!(
-        names(parameter_groups(&space, true, true)),
+        names(parameter_groups(&space, true, true, false)),
         vec![
             vec!["opt", "lr"],
             vec!["momentum", "nesterov_w"],
@@ -201,7 +201,7 @@ fn groups_follow_conditions() {
         ]
     );
     assert_eq!(
-        names(parameter_groups(&space, true, false)),
+        names(parameter_groups(&space, true, false, false)),
         vec![
             vec!["opt", "lr"],
             vec!["momentum"],
@@ -209,7 +209,7 @@ fn groups_follow_conditions() {
             vec!["beta"]
         ]
     );
-    assert_eq!(parameter_groups(&space, false, true).len(), 5);
+    assert_eq!(parameter_groups(&space, false, true, false).len(), 5);
 }
 
 #[test]
@@ -284,4 +284,151 @@ fn failed_trials_are_ignored() {
         )
         .unwrap();
     assert_eq!(base, with_fail);
+}
+
+fn choice(name: &str, n: i64) -> Param {
+    Param {
+        name: name.into(),
+        distribution: Distribution::Categorical {
+            choices: (0..n).map(ParamValue::Int).collect(),
+        },
+        when: vec![],
+        monotone: None,
+    }
+}
+
+fn int_of(p: &Params, name: &str) -> i64 {
+    match p[name] {
+        ParamValue::Int(v) => v,
+        ref other => panic!("{other:?}"),
+    }
+}
+
+/// Two objectives over three 3-way choices, run as a study: how many of
+/// the 27 configurations the first 27 trials try.
+fn distinct_configurations(options: TpeOptions) -> usize {
+    let space = SearchSpace::new(vec![choice("a", 3), choice("b", 3), choice("c", 3)]).unwrap();
+    let objs = objectives(&["f", "g"]);
+    let mut s = TpeSampler::new(TpeOptions {
+        n_startup_trials: Some(6),
+        ..options
+    });
+    let mut trials: Vec<Trial> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..27 {
+        let view = StudyView {
+            space: &space,
+            objectives: &objs,
+            trials: &trials,
+            seed: 3,
+        };
+        let p = s.propose(&view, n).unwrap().params;
+        let x = [int_of(&p, "a"), int_of(&p, "b"), int_of(&p, "c")];
+        seen.insert(x);
+        let f = (x[0] + x[1] + x[2]) as f64;
+        let g = (6 - x[0] - x[1] + x[2]) as f64;
+        trials.push(complete(n, p, &[("f", f), ("g", g)]));
+    }
+    seen.len()
+}
+
+#[test]
+fn discrete_spaces_never_repeat_a_configuration() {
+    // Regression: univariate TPE took each choice's best ratio on its own
+    // and proposed the same configuration until the split changed.
+    let before = distinct_configurations(TpeOptions {
+        avoid_repeats: false,
+        joint_categorical: false,
+        ..TpeOptions::default()
+    });
+    assert!(before < 20, "{before} distinct without avoid_repeats");
+    assert_eq!(distinct_configurations(TpeOptions::default()), 27);
+    assert_eq!(
+        distinct_configurations(TpeOptions {
+            joint_categorical: false,
+            ..TpeOptions::default()
+        }),
+        27
+    );
+}
+
+#[test]
+fn joint_categorical_kernels_see_interactions() {
+    // Good iff a == b: every choice is equally common among the good and
+    // the bad trials, so univariate kernels see nothing; the joint kernel
+    // puts the good trials' mass on the diagonal.
+    let space = SearchSpace::new(vec![choice("a", 5), choice("b", 5)]).unwrap();
+    let objs = objectives(&["f", "g"]);
+    let mut trials = Vec::new();
+    for a in 0..5i64 {
+        for b in 0..5i64 {
+            let (f, g) = if a == b {
+                (a as f64, 4.0 - a as f64)
+            } else {
+                (10.0 + a as f64, 10.0 + b as f64)
+            };
+            let p: Params = [
+                ("a".to_string(), ParamValue::Int(a)),
+                ("b".to_string(), ParamValue::Int(b)),
+            ]
+            .into();
+            trials.push(complete(trials.len() as u64, p, &[("f", f), ("g", g)]));
+        }
+    }
+    let view = StudyView {
+        space: &space,
+        objectives: &objs,
+        trials: &trials,
+        seed: 5,
+    };
+    let diagonal = |joint: bool| -> usize {
+        let mut s = TpeSampler::new(TpeOptions {
+            joint_categorical: joint,
+            // Every configuration is tried; look at the model's choice.
+            avoid_repeats: false,
+            ..TpeOptions::default()
+        });
+        (100..140)
+            .filter(|&n| {
+                let p = s.propose(&view, n).unwrap().params;
+                int_of(&p, "a") == int_of(&p, "b")
+            })
+            .count()
+    };
+    let (joint, univariate) = (diagonal(true), diagonal(false));
+    assert!(joint >= 36, "joint: {joint}/40 on the diagonal");
+    assert!(
+        univariate <= 20,
+        "univariate: {univariate}/40 on the diagonal"
+    );
+}
+
+#[test]
+fn joint_categorical_groups_choices_with_the_same_conditions() {
+    let mut c = choice("c", 2);
+    c.when = vec![Condition {
+        parent: "a".into(),
+        values: vec![ParamValue::Int(1)],
+    }];
+    let mut d = choice("d", 2);
+    d.when = c.when.clone();
+    let space = SearchSpace::new(vec![
+        choice("a", 3),
+        float("x", 0.0, 1.0),
+        choice("b", 4),
+        c,
+        float("y", 0.0, 1.0),
+        d,
+    ])
+    .unwrap();
+    assert_eq!(
+        parameter_groups(&space, false, true, true),
+        vec![vec![0, 2], vec![1], vec![3, 5], vec![4]]
+    );
+    assert_eq!(parameter_groups(&space, false, true, false).len(), 6);
+    // Multivariate: unchanged by the option.
+    assert_eq!(
+        parameter_groups(&space, true, true, true),
+        parameter_groups(&space, true, true, false)
+    );
 }
