@@ -40,6 +40,7 @@
 mod choose;
 mod groups;
 pub mod parzen;
+mod sorted;
 mod split;
 mod truncnorm;
 
@@ -53,6 +54,7 @@ use crate::{option, reject_unknown, trial_rng, Proposal, Sampler, SamplerError, 
 use choose::Ranked;
 use groups::parameter_groups;
 use parzen::{BandwidthRule, KernelDomain, ParzenEstimator, ParzenSettings};
+use sorted::{group_orders, SortedHistory};
 use split::{default_weights, gamma, split, weights_below_multi_objective, History};
 
 /// How the first trials are drawn.
@@ -220,6 +222,7 @@ pub struct TpeSampler {
     objectives: Option<Objectives>,
     groups: Vec<Vec<usize>>,
     cache: Vec<Option<CachedTrial>>,
+    sorted: SortedHistory,
 }
 
 impl TpeSampler {
@@ -258,6 +261,7 @@ impl TpeSampler {
                 self.options.joint_categorical,
             );
             self.cache.clear();
+            self.sorted.clear();
         }
     }
 
@@ -384,6 +388,19 @@ impl Sampler for TpeSampler {
             history.running.push(pool.len());
             pool.push(l);
         }
+        // The finished trials kept sorted per parameter (when the history
+        // comes in trial-number order, as a study hands it over).
+        let numbers: Vec<u64> = finished.iter().map(|&p| study.trials[p].number).collect();
+        let presorted = numbers.windows(2).all(|w| w[0] < w[1]);
+        if presorted {
+            self.sorted.update(
+                space.len(),
+                finished.iter().map(|&pos| {
+                    let c = entry(pos);
+                    (study.trials[pos].number, c.id, &c.coords[..])
+                }),
+            );
+        }
         let cap = match self.options.gamma_max {
             Some(cap) => cap,
             None if multi => usize::MAX,
@@ -435,9 +452,28 @@ impl Sampler for TpeSampler {
                 &mut weights,
                 below_weights.as_deref(),
             );
-            let l = ParzenEstimator::new(&domains, &obs, &weights, &settings);
+            let numeric: Vec<bool> = domains
+                .iter()
+                .map(|d| !matches!(d, KernelDomain::Categorical { .. }))
+                .collect();
+            let orders = |ids: &[usize]| {
+                presorted.then(|| group_orders(&self.sorted, group, &numeric, ids, &pool, &numbers))
+            };
+            let l = ParzenEstimator::with_sorted(
+                &domains,
+                &obs,
+                &weights,
+                &settings,
+                orders(&below).as_deref(),
+            );
             gather(&pool, &above, group, &mut obs, &mut weights, None);
-            let g = ParzenEstimator::new(&domains, &obs, &weights, &settings);
+            let g = ParzenEstimator::with_sorted(
+                &domains,
+                &obs,
+                &weights,
+                &settings,
+                orders(&above).as_deref(),
+            );
 
             let m = self.options.n_ei_candidates;
             let mut cands = l.sample(&mut rng, m);

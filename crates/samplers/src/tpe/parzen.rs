@@ -41,15 +41,20 @@
 mod bandwidth;
 mod domain;
 mod kernels;
+mod lse;
 #[cfg(test)]
 mod tests;
+mod window;
 
 use rand::Rng;
 
 use super::truncnorm::{self, log_gauss_mass};
+pub(crate) use bandwidth::total_key;
 pub use bandwidth::BandwidthRule;
 pub use domain::KernelDomain;
 use kernels::{build_dim, DimKernels, MEMO_LIMIT, PRIOR};
+pub(crate) use lse::log_sum_exp;
+use window::Window;
 
 /// Estimator settings (Optuna's `_ParzenEstimatorParameters`, with the
 /// prior always on).
@@ -86,7 +91,14 @@ pub struct ParzenEstimator {
     cumulative: Vec<f64>,
     bias: Vec<f64>,
     dims: Vec<DimKernels>,
+    /// One continuous dimension with many observations: densities from
+    /// the components near the point only (`window`).
+    window: Option<Window>,
 }
+
+/// Observations from which a one-dimensional continuous estimator
+/// evaluates densities through a [`Window`].
+const WINDOW_MIN: usize = 64;
 
 impl ParzenEstimator {
     /// Build from `n` observations (`obs`, row-major `n x d`, one column
@@ -104,7 +116,28 @@ impl ParzenEstimator {
         weights: &[f64],
         settings: &ParzenSettings,
     ) -> Self {
+        Self::with_sorted(domains, obs, weights, settings, None)
+    }
+
+    /// As [`Self::new`], given for each dimension the observations'
+    /// positions sorted by value, ties by position (as a stable sort by
+    /// `f64::total_cmp` gives them; a caller that keeps the history sorted
+    /// saves the sorts). The estimator is the same as without.
+    ///
+    /// # Panics
+    ///
+    /// If the lengths disagree.
+    pub fn with_sorted(
+        domains: &[KernelDomain],
+        obs: &[f64],
+        weights: &[f64],
+        settings: &ParzenSettings,
+        sorted: Option<&[Vec<u32>]>,
+    ) -> Self {
         let d = domains.len();
+        if let Some(s) = sorted {
+            assert_eq!(s.len(), d, "one order per dimension");
+        }
         let n = weights.len();
         assert_eq!(obs.len(), n * d, "observations must be n x d");
         let mut w: Vec<f64> = weights.to_vec();
@@ -126,21 +159,29 @@ impl ParzenEstimator {
             cumulative.push(acc);
         }
         let mut column = Vec::with_capacity(n);
-        let dims = domains
+        let dims: Vec<DimKernels> = domains
             .iter()
             .enumerate()
             .map(|(k, dom)| {
                 column.clear();
                 column.extend((0..n).map(|i| obs[i * d + k]));
-                build_dim(dom, &column, d, settings, &mut bias)
+                let order = sorted.map(|s| &s[k][..]);
+                build_dim(dom, &column, order, d, settings, &mut bias)
             })
             .collect();
+        let window = match dims.as_slice() {
+            [DimKernels::Continuous {
+                mu, sigma, order, ..
+            }] if n >= WINDOW_MIN => Some(Window::new(mu, sigma, &bias, order)),
+            _ => None,
+        };
         ParzenEstimator {
             d,
             weights: w,
             cumulative,
             bias,
             dims,
+            window,
         }
     }
 
@@ -217,6 +258,24 @@ impl ParzenEstimator {
     /// dimensions) of each point of `xs` (row-major `m x d`) into `out`
     /// (length `m`).
     pub fn log_pdf(&self, xs: &[f64], out: &mut [f64]) {
+        match (&self.window, self.dims.as_slice()) {
+            (Some(w), [DimKernels::Continuous { low, high, .. }]) => {
+                assert_eq!(xs.len(), out.len(), "points must be m x 1");
+                let mut terms = Vec::new();
+                for (o, &x) in out.iter_mut().zip(xs) {
+                    *o = if x >= *low && x <= *high {
+                        w.log_pdf(x, &mut terms)
+                    } else {
+                        f64::NEG_INFINITY
+                    };
+                }
+            }
+            _ => self.log_pdf_all(xs, out),
+        }
+    }
+
+    /// [`Self::log_pdf`] over every component.
+    pub(crate) fn log_pdf_all(&self, xs: &[f64], out: &mut [f64]) {
         let d = self.d;
         assert_eq!(xs.len(), out.len() * d, "points must be m x d");
         let n_comp = self.weights.len();
@@ -329,14 +388,4 @@ impl ParzenEstimator {
             };
         }
     }
-}
-
-/// `ln(sum(exp(v)))`, stable; `-inf` for an empty or all `-inf` slice.
-pub(crate) fn log_sum_exp(v: &[f64]) -> f64 {
-    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !max.is_finite() {
-        return max;
-    }
-    let s: f64 = v.iter().map(|x| (x - max).exp()).sum();
-    max + s.ln()
 }

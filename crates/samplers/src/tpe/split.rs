@@ -15,7 +15,7 @@
 //!   and, for several, each point's hypervolume contribution relative to the
 //!   largest one (at least `1e-12`; infeasible members get `1e-12`).
 
-use paretosearch_core::pareto::{hssp_greedy, hypervolume_contributions, pareto_front};
+use paretosearch_core::pareto::{hssp_greedy, hypervolume_contributions, non_dominated_sort};
 
 const EPS: f64 = 1e-12;
 
@@ -138,30 +138,23 @@ pub(crate) fn split(h: &History<'_>, n_below: usize, multi: bool) -> (Vec<usize>
 
 /// `k` indices of `points` (minimised vectors): whole non-dominated fronts
 /// while they fit, then greedy hypervolume subset selection on the front
-/// that does not, with the reference just behind that front.
+/// that does not, with the reference just behind that front. One
+/// non-dominated sort of all points (`O(n log n)` in 2-D) gives the fronts.
 pub(crate) fn select_multi_objective(points: &[&[f64]], k: usize) -> Vec<usize> {
     let mut selected: Vec<usize> = Vec::with_capacity(k);
-    let mut remaining: Vec<usize> = (0..points.len()).collect();
-    while selected.len() < k && !remaining.is_empty() {
-        let sub: Vec<Vec<f64>> = remaining.iter().map(|&i| points[i].to_vec()).collect();
-        let front_local = pareto_front(&sub);
-        let front: Vec<usize> = front_local.iter().map(|&j| remaining[j]).collect();
+    if k == 0 {
+        return selected;
+    }
+    let owned: Vec<Vec<f64>> = points.iter().map(|p| p.to_vec()).collect();
+    for front in non_dominated_sort(&owned, None) {
         let need = k - selected.len();
         if front.len() <= need {
             selected.extend(&front);
-            let mut in_front = vec![false; remaining.len()];
-            for &j in &front_local {
-                in_front[j] = true;
-            }
-            let mut r = Vec::with_capacity(remaining.len() - front.len());
-            for (j, &i) in remaining.iter().enumerate() {
-                if !in_front[j] {
-                    r.push(i);
-                }
-            }
-            remaining = r;
         } else {
             selected.extend(hssp_with_duplicates(points, &front, need));
+        }
+        if selected.len() == k {
+            break;
         }
     }
     selected
@@ -391,5 +384,62 @@ mod tests {
         assert_eq!(w[3], EPS);
         assert_eq!(w[4], EPS);
         assert_eq!(weights_below_multi_objective(&[Some(&a)]), vec![1.0]);
+    }
+}
+
+#[cfg(test)]
+mod fronts_tests {
+    use super::*;
+    use paretosearch_core::pareto::dominates;
+    use rand::{Rng, SeedableRng};
+
+    /// The fronts taken whole are the first non-dominated fronts (checked
+    /// by brute-force peeling), and the cut front contributes the rest.
+    #[test]
+    fn whole_fronts_then_a_cut_one_by_brute_force() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        for m in [2, 3] {
+            for _ in 0..40 {
+                let n = rng.random_range(1..60);
+                let pts: Vec<Vec<f64>> = (0..n)
+                    .map(|_| {
+                        (0..m)
+                            .map(|_| (rng.random::<f64>() * 5.0).round())
+                            .collect()
+                    })
+                    .collect();
+                let refs: Vec<&[f64]> = pts.iter().map(|p| &p[..]).collect();
+                // Brute-force fronts.
+                let mut rank = vec![usize::MAX; n];
+                let mut r = 0;
+                while rank.contains(&usize::MAX) {
+                    let front: Vec<usize> = (0..n)
+                        .filter(|&i| rank[i] == usize::MAX)
+                        .filter(|&i| {
+                            !(0..n).any(|j| rank[j] == usize::MAX && dominates(&pts[j], &pts[i]))
+                        })
+                        .collect();
+                    for i in front {
+                        rank[i] = r;
+                    }
+                    r += 1;
+                }
+                let k = rng.random_range(0..=n);
+                let s = select_multi_objective(&refs, k);
+                assert_eq!(s.len(), k);
+                let mut sorted = s.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                assert_eq!(sorted.len(), k, "no index twice");
+                let worst = s.iter().map(|&i| rank[i]).max();
+                if let Some(w) = worst {
+                    for i in 0..n {
+                        if rank[i] < w {
+                            assert!(s.contains(&i), "a better front's member left out");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

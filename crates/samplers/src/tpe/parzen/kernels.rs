@@ -1,7 +1,7 @@
 //! The kernels of one dimension (continuous, discrete or categorical),
 //! with every component-only term folded into the estimator's biases.
 
-use super::bandwidth::bandwidths;
+use super::bandwidth::bandwidths_and_order;
 use super::{KernelDomain, ParzenSettings};
 use crate::tpe::truncnorm::{log_gauss_mass, HALF_LN_2PI};
 
@@ -18,6 +18,8 @@ pub(super) enum DimKernels {
         mu: Vec<f64>,
         sigma: Vec<f64>,
         inv_sigma: Vec<f64>,
+        /// Observations' positions sorted by `mu` (the prior, last, apart).
+        order: Vec<u32>,
     },
     Discrete {
         low: f64,
@@ -40,9 +42,11 @@ pub(super) enum DimKernels {
 }
 
 /// Kernels of one dimension; adds component-only terms to `bias`.
+/// `sorted`: the observations' positions sorted by value, if known.
 pub(super) fn build_dim(
     dom: &KernelDomain,
     column: &[f64],
+    sorted: Option<&[u32]>,
     n_params: usize,
     settings: &ParzenSettings,
     bias: &mut [f64],
@@ -63,7 +67,8 @@ pub(super) fn build_dim(
         };
     }
     let (low, high, step) = dom.numeric().expect("numeric domain");
-    let sigma_obs = bandwidths(column, low, high, step, n_params, settings);
+    let (sigma_obs, order) =
+        bandwidths_and_order(column, sorted, low, high, step, n_params, settings);
     let width = high - low + step;
     let mut mu = column.to_vec();
     mu.push(0.5 * (low + high));
@@ -80,6 +85,7 @@ pub(super) fn build_dim(
             mu,
             sigma,
             inv_sigma,
+            order,
         }
     } else {
         let cells = ((high - low) / step).round() as usize + 1;

@@ -248,3 +248,118 @@ fn no_observations_means_prior_only() {
     assert_eq!(est.n_components(), 1);
     assert_relative_eq!(density(&est, &[1.0]), 0.5, epsilon = 1e-12);
 }
+
+/// The windowed density of a one-dimensional continuous estimator against
+/// the sum over every component, over bandwidth rules, sizes, clustered
+/// and spread observations, ramped weights and points outside the domain.
+#[test]
+fn windowed_densities_equal_the_full_sum() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let dom = KernelDomain::Continuous {
+        low: -1.0,
+        high: 2.0,
+    };
+    for rule in [
+        BandwidthRule::Neighbours,
+        BandwidthRule::NeighboursWithPrior,
+        BandwidthRule::Scott,
+    ] {
+        for endpoints in [false, true] {
+            for n in [64, 65, 300, 5000] {
+                let s = ParzenSettings {
+                    bandwidth: rule,
+                    consider_endpoints: endpoints,
+                    ..ParzenSettings::default()
+                };
+                // Half the observations in a tight cluster, some repeated.
+                let obs: Vec<f64> = (0..n)
+                    .map(|i| match i % 4 {
+                        0 => 0.3 + 0.001 * rng.random::<f64>(),
+                        1 => 1.7,
+                        _ => -1.0 + 3.0 * rng.random::<f64>(),
+                    })
+                    .collect();
+                let weights = crate::tpe::split::default_weights(n);
+                let est = ParzenEstimator::new(&[dom], &obs, &weights, &s);
+                assert!(est.window.is_some());
+                let xs: Vec<f64> = (0..200)
+                    .map(|i| match i {
+                        0 => -1.0,
+                        1 => 2.0,
+                        2 => -1.5,
+                        3 => 1.7,
+                        _ => -1.2 + 3.4 * rng.random::<f64>(),
+                    })
+                    .collect();
+                let mut fast = vec![0.0; xs.len()];
+                let mut full = vec![0.0; xs.len()];
+                est.log_pdf(&xs, &mut fast);
+                est.log_pdf_all(&xs, &mut full);
+                for ((a, b), x) in fast.iter().zip(&full).zip(&xs) {
+                    if b.is_finite() {
+                        assert!(
+                            (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                            "{rule:?} {n} {x}: {a} {b}"
+                        );
+                    } else {
+                        assert_eq!(a, b, "{x}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An estimator given its observations' sorted order is the same as one
+/// that sorts them itself (densities bit for bit, samples too).
+#[test]
+fn presorted_estimators_are_the_same() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let doms = [
+        KernelDomain::Continuous {
+            low: 0.0,
+            high: 1.0,
+        },
+        KernelDomain::Discrete {
+            low: 0.0,
+            high: 10.0,
+            step: 1.0,
+        },
+    ];
+    for rule in [
+        BandwidthRule::Neighbours,
+        BandwidthRule::NeighboursWithPrior,
+    ] {
+        let s = ParzenSettings {
+            bandwidth: rule,
+            ..ParzenSettings::default()
+        };
+        let n = 120;
+        let obs: Vec<f64> = (0..n)
+            .flat_map(|_| {
+                [
+                    (rng.random::<f64>() * 8.0).round() / 8.0,
+                    (rng.random::<f64>() * 10.0).round(),
+                ]
+            })
+            .collect();
+        let weights = crate::tpe::split::default_weights(n);
+        let orders: Vec<Vec<u32>> = (0..2)
+            .map(|k| {
+                let col: Vec<f64> = (0..n).map(|i| obs[2 * i + k]).collect();
+                let mut o: Vec<u32> = (0..n as u32).collect();
+                o.sort_by(|&a, &b| col[a as usize].total_cmp(&col[b as usize]));
+                o
+            })
+            .collect();
+        let a = ParzenEstimator::new(&doms, &obs, &weights, &s);
+        let b = ParzenEstimator::with_sorted(&doms, &obs, &weights, &s, Some(&orders));
+        let xs = a.sample(&mut rand::rngs::StdRng::seed_from_u64(1), 50);
+        let ys = b.sample(&mut rand::rngs::StdRng::seed_from_u64(1), 50);
+        assert_eq!(xs, ys);
+        let (mut la, mut lb) = (vec![0.0; 50], vec![0.0; 50]);
+        a.log_pdf(&xs, &mut la);
+        b.log_pdf(&xs, &mut lb);
+        assert_eq!(la, lb);
+    }
+}
