@@ -17,6 +17,8 @@
 
 use paretosearch_core::pareto::{hssp_greedy, hypervolume_contributions, non_dominated_sort};
 
+use super::hssp::{hssp_pairwise, EXACT_PICKS};
+
 const EPS: f64 = 1e-12;
 
 /// Size of the good group for `n` finished trials.
@@ -81,13 +83,22 @@ pub(crate) struct History<'a> {
 
 /// Split into (good, bad), each sorted by id. `multi` says the study has
 /// several objectives (PRUNED trials are then always bad).
-pub(crate) fn split(h: &History<'_>, n_below: usize, multi: bool) -> (Vec<usize>, Vec<usize>) {
+///
+/// `pairwise`: past [`EXACT_PICKS`] picks, cut the last good front by
+/// pairwise bounds of the hypervolume gains ([`hssp_pairwise`]) instead
+/// of exact gains.
+pub(crate) fn split(
+    h: &History<'_>,
+    n_below: usize,
+    multi: bool,
+    pairwise: bool,
+) -> (Vec<usize>, Vec<usize>) {
     let mut below = Vec::with_capacity(n_below);
     let mut above = Vec::new();
     let k = n_below.min(h.feasible.len());
     let chosen: Vec<usize> = if multi {
         let pts: Vec<&[f64]> = h.feasible.iter().map(|(_, p)| *p).collect();
-        select_multi_objective(&pts, k)
+        select_multi_objective(&pts, k, pairwise)
     } else {
         let mut order: Vec<usize> = (0..h.feasible.len()).collect();
         order.sort_by(|&a, &b| {
@@ -140,7 +151,7 @@ pub(crate) fn split(h: &History<'_>, n_below: usize, multi: bool) -> (Vec<usize>
 /// while they fit, then greedy hypervolume subset selection on the front
 /// that does not, with the reference just behind that front. One
 /// non-dominated sort of all points (`O(n log n)` in 2-D) gives the fronts.
-pub(crate) fn select_multi_objective(points: &[&[f64]], k: usize) -> Vec<usize> {
+pub(crate) fn select_multi_objective(points: &[&[f64]], k: usize, pairwise: bool) -> Vec<usize> {
     let mut selected: Vec<usize> = Vec::with_capacity(k);
     if k == 0 {
         return selected;
@@ -151,7 +162,7 @@ pub(crate) fn select_multi_objective(points: &[&[f64]], k: usize) -> Vec<usize> 
         if front.len() <= need {
             selected.extend(&front);
         } else {
-            selected.extend(hssp_with_duplicates(points, &front, need));
+            selected.extend(hssp_with_duplicates(points, &front, need, pairwise));
         }
         if selected.len() == k {
             break;
@@ -163,7 +174,12 @@ pub(crate) fn select_multi_objective(points: &[&[f64]], k: usize) -> Vec<usize> 
 /// Greedy HSSP of `need` members of `front` (indices into `points`),
 /// counting equal points once; when fewer distinct points than `need`
 /// exist, all distinct ones and then duplicates in index order.
-fn hssp_with_duplicates(points: &[&[f64]], front: &[usize], need: usize) -> Vec<usize> {
+fn hssp_with_duplicates(
+    points: &[&[f64]],
+    front: &[usize],
+    need: usize,
+    pairwise: bool,
+) -> Vec<usize> {
     let mut order: Vec<usize> = front.to_vec();
     order.sort_by(|&a, &b| {
         points[a]
@@ -192,10 +208,13 @@ fn hssp_with_duplicates(points: &[&[f64]], front: &[usize], need: usize) -> Vec<
     let refs: Vec<&[f64]> = unique.iter().map(|&i| points[i]).collect();
     let reference = reference_behind(&refs);
     let pts: Vec<Vec<f64>> = refs.iter().map(|p| p.to_vec()).collect();
-    hssp_greedy(&pts, need, &reference)
-        .into_iter()
-        .map(|j| unique[j])
-        .collect()
+    let chosen = if pairwise && need > EXACT_PICKS {
+        let first = hssp_greedy(&pts, EXACT_PICKS, &reference);
+        hssp_pairwise(&refs, need, &reference, &first)
+    } else {
+        hssp_greedy(&pts, need, &reference)
+    };
+    chosen.into_iter().map(|j| unique[j]).collect()
 }
 
 /// Weights of the good group for several objectives: hypervolume
@@ -288,11 +307,11 @@ mod tests {
             pruned: vec![(1, (-3.0, 0.2)), (6, (-5.0, 9.0))],
             running: vec![7],
         };
-        let (b, a) = split(&h, 2, false);
+        let (b, a) = split(&h, 2, false, false);
         assert_eq!(b, vec![2, 5]);
         assert_eq!(a, vec![0, 1, 3, 4, 6, 7]);
         // Pruned: further step first (6 reached step 5), then infeasible by violation.
-        let (b, a) = split(&h, 6, false);
+        let (b, a) = split(&h, 6, false, false);
         assert_eq!(b, vec![0, 1, 2, 4, 5, 6]);
         assert_eq!(a, vec![3, 7]);
         // Multi-objective: pruned trials are always bad.
@@ -303,7 +322,7 @@ mod tests {
             pruned: vec![(1, (0.0, 0.0))],
             running: vec![],
         };
-        let (b, a) = split(&h2, 2, true);
+        let (b, a) = split(&h2, 2, true, false);
         assert_eq!(b, vec![0, 2]);
         assert_eq!(a, vec![1]);
     }
@@ -322,11 +341,11 @@ mod tests {
         ];
         let refs: Vec<&[f64]> = pts.iter().map(|p| &p[..]).collect();
         // k = 7 takes everything; k = 5 takes exactly front 0.
-        let mut s = select_multi_objective(&refs, 5);
+        let mut s = select_multi_objective(&refs, 5, false);
         s.sort_unstable();
         assert_eq!(s, vec![0, 1, 2, 3, 4]);
         // k = 3: HSSP on front 0 with reference behind it (11, 11).
-        let mut s3 = select_multi_objective(&refs, 3);
+        let mut s3 = select_multi_objective(&refs, 3, false);
         s3.sort_unstable();
         // Exhaustive check: the greedy pick achieves the best 3-subset
         // hypervolume here.
@@ -346,7 +365,7 @@ mod tests {
         assert_relative_eq!(hv(&s3), best, epsilon = 1e-12);
         assert!(!s3.contains(&2), "c adds least: {s3:?}");
         // k = 6: front 0 and one of front 1.
-        let s6 = select_multi_objective(&refs, 6);
+        let s6 = select_multi_objective(&refs, 6, false);
         assert_eq!(s6.len(), 6);
         assert!(s6.contains(&5) ^ s6.contains(&6));
     }
@@ -360,10 +379,10 @@ mod tests {
             vec![1.5, 1.5],
         ];
         let refs: Vec<&[f64]> = pts.iter().map(|p| &p[..]).collect();
-        let mut s = select_multi_objective(&refs, 3);
+        let mut s = select_multi_objective(&refs, 3, false);
         s.sort_unstable();
         assert_eq!(s, vec![0, 2, 3]);
-        let mut all = select_multi_objective(&refs, 4);
+        let mut all = select_multi_objective(&refs, 4, false);
         all.sort_unstable();
         assert_eq!(all, vec![0, 1, 2, 3]);
     }
@@ -425,7 +444,7 @@ mod fronts_tests {
                     r += 1;
                 }
                 let k = rng.random_range(0..=n);
-                let s = select_multi_objective(&refs, k);
+                let s = select_multi_objective(&refs, k, false);
                 assert_eq!(s.len(), k);
                 let mut sorted = s.clone();
                 sorted.sort_unstable();
