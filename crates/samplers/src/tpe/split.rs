@@ -452,8 +452,8 @@ mod fronts_tests {
                 assert_eq!(sorted.len(), k, "no index twice");
                 let worst = s.iter().map(|&i| rank[i]).max();
                 if let Some(w) = worst {
-                    for i in 0..n {
-                        if rank[i] < w {
+                    for (i, &r) in rank.iter().enumerate() {
+                        if r < w {
                             assert!(s.contains(&i), "a better front's member left out");
                         }
                     }
