@@ -4,8 +4,13 @@
 # runs it as it is); scripts/gpu_check.py says what each check compares.
 #   scripts/gpu-check.sh              # CPU part, then the CUDA part where CUDA is
 #   scripts/gpu-check.sh --cpu-only   # the part CI runs
-#   PARETOSEARCH_BIN=target/release/paretosearch scripts/gpu-check.sh   # also doctor + quickstart on cuda
+#   PARETOSEARCH_BIN=target/release/paretosearch scripts/gpu-check.sh   # also the binary: doctor, quickstart on cpu and cuda
+#   PARETOSEARCH_BIN=target/gpu-bundle/bin/paretosearch scripts/gpu-check.sh   # the binary for PyTorch 2.11 (scripts/gpu-bundle.sh)
 set -euo pipefail
+# A relative PARETOSEARCH_BIN is taken from where the check was started.
+if [ -n "${PARETOSEARCH_BIN:-}" ] && [[ "$PARETOSEARCH_BIN" == */* ]] && [[ "$PARETOSEARCH_BIN" != /* ]]; then
+  export PARETOSEARCH_BIN="$PWD/$PARETOSEARCH_BIN"
+fi
 cd "$(dirname "$0")/.."
 # The PyTorch wheel that scripts/install-libtorch.sh puts in .deps, when the
 # system python3 has no torch of its own.

@@ -15,8 +15,9 @@ PyTorch, so it runs on a GPU machine without a Rust toolchain:
 * training on CUDA in fp32, bf16 and fp16 (autocast, loss scaling), two
   trainings at once on one GPU, synchronised latency timing, the energy
   counter through nvidia-smi;
-* the paretosearch binary, when one is given (PARETOSEARCH_BIN): doctor and
-  the quickstart on device = "cuda".
+* the paretosearch binary, when one is given (PARETOSEARCH_BIN): doctor
+  (which must see the GPUs PyTorch sees), two quickstart trials on
+  device = "cpu" (also with --cpu-only) and three on device = "cuda".
 """
 
 import math
@@ -277,25 +278,48 @@ def energy():
     return f"training used {(after - before) / 1e3:.1f} J by the GPU's counter"
 
 
-def binary(args, name):
+def binary(args):
     exe = os.environ.get("PARETOSEARCH_BIN")
     if not exe:
         raise Skip("no paretosearch binary (set PARETOSEARCH_BIN; this machine may have no Rust toolchain)")
     out = subprocess.run([exe] + args, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
-        raise AssertionError(f"exit {out.returncode}: {out.stderr[-500:]}")
-    return f"{name}: " + out.stdout.strip().splitlines()[-1][:200]
+        raise AssertionError(f"exit {out.returncode}: {(out.stderr or out.stdout)[-500:]}")
+    return out.stdout
 
 
-def quickstart_cuda():
-    need_cuda()
+def doctor(cpu_only):
+    """The binary's doctor; where PyTorch sees CUDA, the binary must too."""
+    lines = binary(["doctor"]).splitlines()
+    field = {k.strip(): v.strip() for k, _, v in (l.partition(":") for l in lines) if v}
+    want = 0 if cpu_only or not torch.cuda.is_available() else torch.cuda.device_count()
+    got = int(field.get("CUDA devices", "0"))
+    if want and got != want:
+        raise AssertionError(f"the binary sees {got} CUDA devices, PyTorch {want}: " + "; ".join(lines))
+    keep = ("libtorch", "loaded from", "CUDA", "CUDA devices", "cuDNN")
+    return "; ".join(f"{k}: {field[k]}" for k in keep if k in field)
+
+
+def quickstart(device, trials):
+    """studies/quickstart.toml on `device` for `trials` trials, in a temporary folder."""
+    if device != "cpu":
+        need_cuda()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory() as d:
         text = open(os.path.join(root, "studies", "quickstart.toml")).read()
-        text = text.replace('device = "auto"', 'device = "cuda"')
-        study = os.path.join(d, "quickstart-cuda.toml")
+        for a, b in [('device = "auto"', f'device = "{device}"'),
+                     ('"../search_spaces/', '"' + os.path.join(root, "search_spaces") + "/")]:
+            if a not in text:
+                raise AssertionError(f"studies/quickstart.toml no longer has {a}")
+            text = text.replace(a, b)
+        study = os.path.join(d, f"quickstart-{device}.toml")
         open(study, "w").write(text)
-        return binary(["run", study, "--plain", "--trials", "3"], "quickstart on cuda")
+        lines = binary(["run", study, "--plain", "--trials", str(trials)]).splitlines()
+    done = next((l for l in lines if l.startswith("done in ")), "")
+    if f"{trials} of {trials} trials finished" not in done:
+        raise AssertionError("not every trial finished: " + " | ".join(lines[-12:]))
+    best = [l for l in lines if l.startswith(("trials:", "best accuracy", "best latency_ms"))]
+    return "; ".join([done] + best)
 
 
 def main():
@@ -304,6 +328,10 @@ def main():
     check("formats-cpu", lambda: formats_on("cpu"))
     check("fp8-vs-torch-cpu", lambda: fp8_matches_torch("cpu"))
     check("torchscript-cpu", lambda: torchscript("cpu"))
+    # The binary (PARETOSEARCH_BIN) on the CPU: it loads its libtorch and
+    # trains; with --cpu-only this is how its preparation is tried here.
+    check("paretosearch-doctor", lambda: doctor(cpu_only))
+    check("quickstart-cpu", lambda: quickstart("cpu", 2))
     if not cpu_only:
         check("formats-cuda", lambda: (need_cuda(), formats_on("cuda"))[1])
         check("formats-cuda-equals-cpu", lambda: (need_cuda(), formats_cuda_equals_cpu())[1])
@@ -314,8 +342,7 @@ def main():
         check("two-trials-one-gpu", two_at_once)
         check("latency-cuda", latency)
         check("energy-counter", energy)
-        check("paretosearch-doctor", lambda: binary(["doctor"], "doctor"))
-        check("quickstart-cuda", quickstart_cuda)
+        check("quickstart-cuda", lambda: quickstart("cuda", 3))
     fails = RESULTS.count("FAIL")
     print(f"summary: {RESULTS.count('ok')} ok, {fails} failed, {RESULTS.count('skip')} skipped")
     sys.exit(1 if fails else 0)
