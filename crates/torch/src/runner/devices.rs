@@ -215,11 +215,27 @@ pub fn doctor() -> String {
     load_cuda();
     let mut out = String::new();
     let version = option_env!("PARETOSEARCH_LIBTORCH_VERSION").unwrap_or("unknown");
-    out.push_str(&format!("libtorch: {version} (tch 0.26)\n"));
+    // scripts/gpu-bundle.sh builds against another libtorch with the tch
+    // release made for it, and says which.
+    let tch = option_env!("PARETOSEARCH_TCH_VERSION").unwrap_or("0.26");
+    out.push_str(&format!("libtorch: {version} (tch {tch})\n"));
     out.push_str(&format!(
         "library folder: {}\n",
         option_env!("PARETOSEARCH_LIBTORCH_LIB").unwrap_or("unknown")
     ));
+    // The folder the dynamic loader took libtorch from: another one than
+    // the build's where LD_LIBRARY_PATH points elsewhere (the GPU bundle).
+    if let Some(dir) = loaded_libtorch_dir() {
+        let loaded = std::fs::read_to_string(format!("{dir}/../version.py"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("__version__ = "))
+                    .map(|v| v.trim().trim_matches('\'').to_string())
+            })
+            .unwrap_or_else(|| "version unknown".to_string());
+        out.push_str(&format!("loaded from: {dir} ({loaded})\n"));
+    }
     let cuda = tch::Cuda::is_available();
     let count = if cuda { tch::Cuda::device_count() } else { 0 };
     out.push_str(&format!(
@@ -241,4 +257,15 @@ pub fn doctor() -> String {
         tch::get_num_threads()
     ));
     out
+}
+
+/// The folder of the libtorch_cpu.so this process mapped (Linux: read from
+/// /proc/self/maps), `None` where it cannot be told.
+fn loaded_libtorch_dir() -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.find('/').map(|i| &l[i..]))
+        .find(|p| p.ends_with("/libtorch_cpu.so"))
+        .and_then(|p| std::path::Path::new(p).parent())
+        .map(|d| d.display().to_string())
 }
