@@ -170,6 +170,10 @@ pub const DEFAULT_LOG_LIMIT: u64 = 10 << 20;
 pub struct BuiltinSpec {
     /// Problem name.
     pub problem: String,
+    /// `delay`: how long each trial takes (the runner waits this long
+    /// before it reports), so that benchmarks of many workers see trials
+    /// that overlap as real ones do. `None` (the default): no wait.
+    pub delay: Option<Duration>,
 }
 
 /// `[budget]`.
@@ -400,7 +404,11 @@ impl StudySpec {
                 "env": c.env,
                 "log_limit": c.log_limit,
             }),
-            RunnerSpec::Builtin(b) => json!({ "kind": "builtin", "problem": b.problem }),
+            RunnerSpec::Builtin(b) => json!({
+                "kind": "builtin",
+                "problem": b.problem,
+                "delay": b.delay.as_ref().map(dur),
+            }),
             RunnerSpec::Other { kind, options } => {
                 json!({ "kind": kind, "options": table(options) })
             }

@@ -157,9 +157,21 @@ trials = 3
     assert_eq!(
         spec.runner,
         RunnerSpec::Builtin(paretosearch_core::spec::BuiltinSpec {
-            problem: "zdt1".into()
+            problem: "zdt1".into(),
+            delay: None,
         })
     );
+    // A fixed duration per trial, for benchmarks of many workers.
+    let timed =
+        parse(&text.replace("problem = \"zdt1\"", "problem = \"zdt1\"\ndelay = \"20ms\"")).unwrap();
+    match timed.runner {
+        RunnerSpec::Builtin(b) => assert_eq!(b.delay, Some(Duration::from_millis(20))),
+        other => panic!("expected a builtin runner, got {other:?}"),
+    }
+    assert_eq!(timed.to_json()["runner"]["delay"], "20ms");
+    let bad = text.replace("problem = \"zdt1\"", "problem = \"zdt1\"\ndelay = 20");
+    let e = parse(&bad).unwrap_err();
+    assert_eq!(e.field, "runner.delay", "{e}");
 }
 
 #[test]

@@ -82,8 +82,9 @@ impl Registry {
             RunnerSpec::Command(c) => Ok(Arc::new(CommandRunner::new(c.clone()))),
             RunnerSpec::Builtin(b) => match BuiltinRunner::new(&b.problem) {
                 Ok(r) => {
+                    let r = r.with_delay(b.delay);
                     let objectives = spec.objectives.names();
-                    if let Err(m) = r.problem().check_study(&spec.space, &objectives) {
+                    if let Err(m) = r.check_study(&spec.space, &objectives) {
                         let path: Vec<&str> = m.path.iter().map(String::as_str).collect();
                         return Err(spec.origin.error_at(&path, m.message, Some(&m.help)));
                     }

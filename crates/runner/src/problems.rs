@@ -33,18 +33,16 @@
 //! | `dtlz5` | 12 (k = 10) | degenerate (curve) front |
 //! | `dtlz6` | 12 (k = 10) | DTLZ5 with `g = sum x^0.1` |
 //! | `dtlz7` | 22 (k = 20) | disconnected front |
+//!
+//! One problem is not on the unit cube: [`MixedProblem`] (`mixed`), ZDT1's
+//! front behind integers, log-scaled parameters and a categorical choice.
 
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
 
-use async_trait::async_trait;
 use paretosearch_core::{
-    Direction, Distribution, FailKind, Objective, Objectives, Param, Params, SearchSpace,
-    TrialOutcome,
+    Direction, Distribution, Objective, Objectives, Param, Params, SearchSpace,
 };
-use tokio_util::sync::CancellationToken;
-
-use crate::{Job, Reporter, Runner, RunnerError};
 
 /// An analytic multi-objective problem on `[0, 1]^n`.
 #[derive(Clone, Copy, Debug)]
@@ -243,7 +241,11 @@ impl Problem {
 }
 
 mod check;
+mod mixed;
+mod runner;
 pub use check::Mismatch;
+pub use mixed::MixedProblem;
+pub use runner::BuiltinRunner;
 
 // ----- ZDT -------------------------------------------------------------------
 
@@ -392,72 +394,9 @@ fn dtlz7(x: &[f64]) -> Vec<f64> {
 
 // ----- runner ----------------------------------------------------------------
 
-/// `[runner] kind = "builtin"`: evaluates a built-in problem on the
-/// parameters `x0 ..`, reporting objectives `f1 .. fm`.
-#[derive(Clone, Debug)]
-pub struct BuiltinRunner {
-    problem: Problem,
-}
-
-impl BuiltinRunner {
-    /// The runner for the problem called `problem`; the error lists the
-    /// known problems.
-    pub fn new(problem: &str) -> Result<Self, RunnerError> {
-        match self::problem(problem) {
-            Some(problem) => Ok(BuiltinRunner { problem }),
-            None => Err(RunnerError::UnknownProblem {
-                name: problem.to_string(),
-                known: names().join(", "),
-            }),
-        }
-    }
-
-    /// The problem this runner evaluates.
-    pub fn problem(&self) -> &Problem {
-        &self.problem
-    }
-}
-
-#[async_trait]
-impl Runner for BuiltinRunner {
-    async fn run(
-        &self,
-        job: Job,
-        _reporter: &dyn Reporter,
-        cancel: CancellationToken,
-    ) -> TrialOutcome {
-        if cancel.is_cancelled() {
-            return TrialOutcome::Fail {
-                kind: FailKind::Interrupted,
-                reason: "interrupted before the trial started".into(),
-            };
-        }
-        let produced = self.problem.objective_names();
-        if let Some(unknown) = job.objectives.iter().find(|o| !produced.contains(o)) {
-            return TrialOutcome::Fail {
-                kind: FailKind::Error,
-                reason: format!(
-                    "objective `{unknown}` is not produced by built-in problem {} (it reports {})",
-                    self.problem.name,
-                    produced.join(", ")
-                ),
-            };
-        }
-        match self.problem.evaluate_params(&job.params) {
-            Ok(values) => TrialOutcome::Complete(values),
-            Err(reason) => TrialOutcome::Fail {
-                kind: FailKind::Error,
-                reason,
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NoReporter;
-    use paretosearch_core::ParamValue;
 
     fn close(a: &[f64], b: &[f64]) -> bool {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12)
@@ -580,57 +519,5 @@ mod tests {
         let f = problem("dtlz7").unwrap().evaluate(&x);
         let h = 3.0 - 2.0 * (0.5 / 2.0 * (1.0 + (1.5 * PI).sin()));
         assert!(close(&f, &[0.5, 0.5, 2.0 * h]), "{f:?}");
-    }
-
-    fn job(params: Params) -> Job {
-        Job {
-            study: "s".into(),
-            trial: 0,
-            params,
-            seed: 0,
-            objectives: vec!["f1".into(), "f2".into()],
-            log_path: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn builtin_runner_evaluates_and_checks() {
-        let err = BuiltinRunner::new("zdt9").unwrap_err().to_string();
-        assert!(
-            err.contains("zdt9") && err.contains("zdt1") && err.contains("dtlz7"),
-            "{err}"
-        );
-
-        let r = BuiltinRunner::new("zdt1").unwrap();
-        let mut params: Params = (0..10)
-            .map(|i| (format!("x{i}"), ParamValue::Float(0.0)))
-            .collect();
-        params.insert("x0".into(), ParamValue::Float(0.25));
-        let out = r
-            .run(job(params.clone()), &NoReporter, CancellationToken::new())
-            .await;
-        match out {
-            TrialOutcome::Complete(v) => {
-                assert!((v["f1"] - 0.25).abs() < 1e-12 && (v["f2"] - 0.5).abs() < 1e-12)
-            }
-            o => panic!("{o:?}"),
-        }
-
-        params.remove("x3");
-        let out = r
-            .run(job(params.clone()), &NoReporter, CancellationToken::new())
-            .await;
-        assert!(matches!(out, TrialOutcome::Fail { reason, .. } if reason.contains("`x3`")));
-
-        params.insert("x3".into(), ParamValue::Float(1.5));
-        let out = r
-            .run(job(params), &NoReporter, CancellationToken::new())
-            .await;
-        assert!(matches!(out, TrialOutcome::Fail { reason, .. } if reason.contains("[0, 1]")));
-
-        let mut j = job(Params::new());
-        j.objectives = vec!["accuracy".into()];
-        let out = r.run(j, &NoReporter, CancellationToken::new()).await;
-        assert!(matches!(out, TrialOutcome::Fail { reason, .. } if reason.contains("`accuracy`")));
     }
 }

@@ -278,6 +278,7 @@ impl StudySpecBuilder {
     pub fn builtin(self, problem: impl Into<String>) -> Self {
         self.runner(RunnerSpec::Builtin(BuiltinSpec {
             problem: problem.into(),
+            delay: None,
         }))
     }
 

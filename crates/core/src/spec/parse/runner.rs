@@ -121,12 +121,13 @@ pub(super) fn parse_runner(
             }))
         }
         "builtin" => {
-            t.deny_unknown(&["kind", "problem"], top_level_hint)?;
+            t.deny_unknown(&["kind", "problem", "delay"], top_level_hint)?;
             let problem = t
                 .require("problem", "add problem = \"zdt1\"")?
                 .non_empty_str()?
                 .to_string();
-            Ok(RunnerSpec::Builtin(BuiltinSpec { problem }))
+            let delay = t.get("delay").map(|f| f.duration()).transpose()?;
+            Ok(RunnerSpec::Builtin(BuiltinSpec { problem, delay }))
         }
         _ => Ok(RunnerSpec::Other {
             options: t.options(&["kind"]),
