@@ -9,6 +9,7 @@
 //! `tell` all call these; none has a copy of its own.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use paretosearch_core::{
     FailKind, Params, PruneReason, StudyView, Trial, TrialOutcome, TrialState,
@@ -128,10 +129,14 @@ impl Study {
             if let Some(c) = &cheap {
                 attrs.insert(CHEAP_ATTR.into(), serde_json::json!(c));
             }
-            self.inner
+            let stored = self
+                .inner
                 .store
                 .set_params(trial.id, &proposal.params, &attrs)
-                .await?;
+                .await;
+            // Stored (or not at all): later proposals read it from the store.
+            self.inner.unstored.lock().unwrap().remove(&trial.number);
+            stored?;
             trial.params = proposal.params;
             trial.attrs.extend(attrs);
             let handle = guard.hand_over(TrialHandle::new(self, trial, cancel, true));
@@ -162,10 +167,23 @@ impl Study {
     }
 
     /// The sampler's proposal for trial `number`, from every trial known.
+    ///
+    /// The proposals of this handle are made one at a time, each from the
+    /// trials read after the one before it was made, with the proposals
+    /// whose parameters are not stored yet filled in: a proposal never
+    /// misses the trials this process's other workers were just given
+    /// (a worker that read the trials while another's proposal was being
+    /// made would otherwise wait for the sampler and propose from a view
+    /// without it, or without any proposal made meanwhile).
     async fn propose(&self, number: u64) -> Result<paretosearch_samplers::Proposal, String> {
+        let _turn = self.inner.proposing.lock().await;
+        // Copied before the refresh: a proposal removed after this copy
+        // was stored before the refresh read the trials.
+        let unstored = self.inner.unstored.lock().unwrap().clone();
         let trials = self.trials().await.map_err(|e| e.to_string())?;
+        let trials = with_unstored(trials, &unstored);
         let study = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let proposal = tokio::task::spawn_blocking(move || {
             let spec = study.spec();
             let view = StudyView {
                 space: &spec.space,
@@ -182,7 +200,13 @@ impl Study {
                 .map_err(|e| e.to_string())
         })
         .await
-        .unwrap_or_else(|e| Err(format!("the sampler panicked: {e}")))
+        .unwrap_or_else(|e| Err(format!("the sampler panicked: {e}")))?;
+        self.inner
+            .unstored
+            .lock()
+            .unwrap()
+            .insert(number, proposal.clone());
+        Ok(proposal)
     }
 
     /// Partial-order pruning's verdict on a candidate with measured cheap
@@ -333,6 +357,29 @@ impl Study {
             false,
         ))
     }
+}
+
+/// `trials` with the parameters and attributes of `unstored` proposals
+/// filled into the unfinished trials the store shows without parameters.
+fn with_unstored(
+    trials: Arc<Vec<Trial>>,
+    unstored: &BTreeMap<u64, paretosearch_samplers::Proposal>,
+) -> Arc<Vec<Trial>> {
+    let missing = |t: &Trial| {
+        !t.state.is_finished() && t.params.is_empty() && unstored.contains_key(&t.number)
+    };
+    if !trials.iter().any(missing) {
+        return trials;
+    }
+    let mut filled = (*trials).clone();
+    for t in filled.iter_mut() {
+        if missing(t) {
+            let p = &unstored[&t.number];
+            t.params = p.params.clone();
+            t.attrs.extend(p.attrs.clone());
+        }
+    }
+    Arc::new(filled)
 }
 
 /// Removes a claimed trial from the heartbeat set if no handle took it over.

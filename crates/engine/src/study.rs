@@ -1,6 +1,6 @@
 //! [`Study`]: one study in one storage, as this process sees it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -39,6 +39,12 @@ pub(crate) struct Inner {
     pub(crate) storage: String,
     pub(crate) worker: RwLock<String>,
     pub(crate) sampler: Mutex<Box<dyn Sampler>>,
+    /// Held from the refresh of the trials a proposal sees to the end of
+    /// the proposal: every proposal of this handle sees the ones before it.
+    pub(crate) proposing: tokio::sync::Mutex<()>,
+    /// Proposals of this handle whose parameters the store may not hold
+    /// yet (by trial number); shown to the proposals that follow.
+    pub(crate) unstored: Mutex<BTreeMap<u64, paretosearch_samplers::Proposal>>,
     pub(crate) pruning: Pruning,
     pub(crate) cache: tokio::sync::Mutex<TrialCache>,
     /// Trials handed out by this handle and not yet told (heartbeat set).
@@ -158,6 +164,8 @@ impl Study {
             storage,
             worker: RwLock::new(worker_id()),
             sampler: Mutex::new(sampler),
+            proposing: tokio::sync::Mutex::new(()),
+            unstored: Mutex::new(BTreeMap::new()),
             pruning,
             active: Mutex::new(HashSet::new()),
             observers: RwLock::new(Observers::default()),
@@ -240,6 +248,15 @@ impl Study {
     /// judged by heartbeat alone.
     pub fn set_worker_id(&self, id: impl Into<String>) {
         *self.inner.worker.write().unwrap() = id.into();
+    }
+
+    /// Replace the sampler built from the spec's `[sampler]` by another,
+    /// e.g. one of your own: it sees every trial (other workers' running
+    /// ones included) as the built-in ones do, and its proposals are
+    /// stored the same way. The stored study still names the spec's
+    /// sampler.
+    pub fn set_sampler(&self, sampler: Box<dyn Sampler>) {
+        *self.inner.sampler.lock().unwrap() = sampler;
     }
 
     /// Subscribe an observer to this study's events.
