@@ -164,7 +164,7 @@ trials = 3
     // A fixed duration per trial, for benchmarks of many workers.
     let timed =
         parse(&text.replace("problem = \"zdt1\"", "problem = \"zdt1\"\ndelay = \"20ms\"")).unwrap();
-    match timed.runner {
+    match &timed.runner {
         RunnerSpec::Builtin(b) => assert_eq!(b.delay, Some(Duration::from_millis(20))),
         other => panic!("expected a builtin runner, got {other:?}"),
     }
