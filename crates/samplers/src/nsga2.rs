@@ -4,10 +4,15 @@
 //! ## Generations in trial attributes
 //!
 //! Every proposal carries `attrs.generation = g` (and the numbers of its two
-//! parents under `nsga2:parents`). Generation `g` is *done* once the store
-//! holds `population_size` COMPLETE trials of generation `g`; the current
-//! generation is the first one that is not done, and workers keep proposing
-//! for it rather than waiting for stragglers. Trials without the attribute
+//! parents under `nsga2:parents`). Generation `g` is *full* once
+//! `population_size` trials of generation `g` are COMPLETE or in flight
+//! (RUNNING or WAITING with parameters, any worker's); the current
+//! generation is the first one that is not full. Parallel workers thus
+//! never wait for stragglers, nor breed more than `population_size`
+//! trials of a generation: the next one is bred from the COMPLETE trials,
+//! and a straggler joins the selection when it completes (a failed trial
+//! leaves its generation one short, to be filled again). When no earlier
+//! trial is COMPLETE yet, generation 0 gets more trials. Trials without the attribute
 //! (enqueued configurations, or trials of another sampler before a switch)
 //! count as generation 0, which is otherwise drawn from a scrambled Sobol
 //! sequence.
@@ -422,9 +427,29 @@ impl Sampler for Nsga2Sampler {
             }
         }
         let p = self.options.population_size;
+        // Trials of each generation proposed so far: the COMPLETE ones and
+        // those in flight (RUNNING or WAITING with parameters, any
+        // worker's). Counting only COMPLETE ones, parallel workers kept
+        // proposing for a generation until its stragglers came back, up to
+        // `population_size + workers - 1` trials per generation.
+        let mut proposed: BTreeMap<u64, usize> = by_generation
+            .iter()
+            .map(|(&g, members)| (g, members.len()))
+            .collect();
+        for t in study.trials {
+            let in_flight = matches!(t.state, TrialState::Running | TrialState::Waiting);
+            if in_flight && t.number != number && !t.params.is_empty() {
+                *proposed.entry(generation_of(t)).or_default() += 1;
+            }
+        }
         let mut generation = 0u64;
-        while by_generation.get(&generation).map_or(0, Vec::len) >= p {
+        while proposed.get(&generation).copied().unwrap_or(0) >= p {
             generation += 1;
+        }
+        // Nothing to breed from while every earlier trial is still in
+        // flight (more workers than `population_size`): more of generation 0.
+        if by_generation.range(..generation).next().is_none() {
+            generation = 0;
         }
         let mut attrs = serde_json::Map::new();
         attrs.insert(GENERATION_ATTR.into(), json!(generation));
@@ -507,205 +532,4 @@ impl Sampler for Nsga2Sampler {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use paretosearch_core::{Direction, Distribution, Objective, Param};
-    use rand::SeedableRng;
-
-    #[test]
-    fn sbx_children_are_bounded_and_symmetric_about_the_parents() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        for _ in 0..2000 {
-            let x1: f64 = rng.random();
-            let x2: f64 = rng.random();
-            let (c1, c2) = sbx(&mut rng, x1, x2, 15.0);
-            assert!((0.0..=1.0).contains(&c1) && (0.0..=1.0).contains(&c2));
-            assert!(c1 <= c2 + 1e-12);
-        }
-        // Far from the bounds the spread factors coincide: the children's
-        // mean is the parents' mean.
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
-        for _ in 0..200 {
-            let (c1, c2) = sbx(&mut rng, 0.49, 0.51, 15.0);
-            assert!(((c1 + c2) / 2.0 - 0.5).abs() < 1e-3, "{c1} {c2}");
-        }
-        // Equal parents are returned unchanged.
-        assert_eq!(sbx(&mut rng, 0.3, 0.3, 15.0), (0.3, 0.3));
-    }
-
-    #[test]
-    fn polynomial_mutation_is_bounded_and_mostly_small() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let mut small = 0;
-        for _ in 0..2000 {
-            let y = polynomial_mutation(&mut rng, 0.5, 20.0);
-            assert!((0.0..=1.0).contains(&y));
-            if (y - 0.5).abs() < 0.1 {
-                small += 1;
-            }
-            let e = polynomial_mutation(&mut rng, 1.0, 20.0);
-            assert!((0.0..=1.0).contains(&e));
-        }
-        // |dq| < 0.1 from x = 0.5 unless (2u)^(1/21) <= 0.9 or the mirror
-        // case: probability 1 - 0.9^21 (up to a 0.5^21 term).
-        let expect = 1.0 - 0.9f64.powi(21);
-        assert!((small as f64 / 2000.0 - expect).abs() < 0.03, "{small}");
-    }
-
-    fn objs() -> Objectives {
-        Objectives(
-            ["f1", "f2"]
-                .iter()
-                .map(|n| Objective {
-                    name: n.to_string(),
-                    direction: Direction::Minimize,
-                    constraint: None,
-                    cheap: false,
-                })
-                .collect(),
-        )
-    }
-
-    fn member(t: &Trial) -> Member<'_> {
-        Member {
-            trial: t,
-            values: objs().minimised(&t.values).unwrap(),
-            violation: 0.0,
-        }
-    }
-
-    fn trial(number: u64, f1: f64, f2: f64) -> Trial {
-        let mut t = Trial::new(number, TrialState::Complete);
-        t.values = [("f1".to_string(), f1), ("f2".to_string(), f2)].into();
-        t
-    }
-
-    #[test]
-    fn survival_takes_fronts_then_least_crowded() {
-        let ts = [
-            trial(0, 0.0, 4.0),
-            trial(1, 1.0, 3.0),
-            trial(2, 1.1, 2.9),
-            trial(3, 4.0, 0.0),
-            trial(4, 2.0, 5.0), // front 1
-        ];
-        let pool: Vec<Member<'_>> = ts.iter().map(member).collect();
-        let mut s = select_survivors(&pool, 3);
-        s.sort_unstable();
-        // Front 0 has 4 members; the boundary ones (0, 3) are infinitely
-        // crowded-apart. By hand: 1 has (1.1 - 0)/4 + (4 - 2.9)/4 = 0.55,
-        // 2 has (4 - 1)/4 + (3 - 0)/4 = 1.5 (its neighbour 3 is far away).
-        assert_eq!(s, vec![0, 2, 3]);
-        let mut s4 = select_survivors(&pool, 4);
-        s4.sort_unstable();
-        assert_eq!(s4, vec![0, 1, 2, 3]);
-        let (rank, _) = rank_and_crowding(&pool);
-        assert_eq!(rank, vec![0, 0, 0, 0, 1]);
-    }
-
-    #[test]
-    fn constraint_domination_puts_infeasible_last() {
-        let ts = [trial(0, 0.0, 0.0), trial(1, 5.0, 5.0), trial(2, 6.0, 6.0)];
-        let mut pool: Vec<Member<'_>> = ts.iter().map(member).collect();
-        pool[0].violation = 1.0;
-        let s = select_survivors(&pool, 1);
-        assert_eq!(s, vec![1]);
-    }
-
-    #[test]
-    fn generations_advance_and_resume_identically() {
-        let space = SearchSpace::new(vec![
-            Param {
-                name: "x".into(),
-                distribution: Distribution::Float {
-                    low: 0.0,
-                    high: 1.0,
-                    log: false,
-                    step: None,
-                },
-                when: vec![],
-                monotone: None,
-            },
-            Param {
-                name: "k".into(),
-                distribution: Distribution::Int {
-                    low: 1,
-                    high: 9,
-                    log: false,
-                    step: 2,
-                },
-                when: vec![],
-                monotone: None,
-            },
-        ])
-        .unwrap();
-        let o = objs();
-        let opts = Nsga2Options {
-            population_size: 4,
-            ..Default::default()
-        };
-        let mut warm = Nsga2Sampler::new(opts.clone());
-        let mut trials: Vec<Trial> = Vec::new();
-        let mut generations = Vec::new();
-        for n in 0..20u64 {
-            let view = StudyView {
-                space: &space,
-                objectives: &o,
-                trials: &trials,
-                seed: 5,
-            };
-            let p = warm.propose(&view, n).unwrap();
-            let cold = Nsga2Sampler::new(opts.clone()).propose(&view, n).unwrap();
-            assert_eq!(p, cold, "trial {n}: a fresh sampler must agree");
-            space.validate(&p.params).unwrap();
-            generations.push(p.attrs[GENERATION_ATTR].as_u64().unwrap());
-            let x = p.params["x"].as_f64().unwrap();
-            let k = p.params["k"].as_f64().unwrap();
-            let mut t = trial(n, x, 1.0 - x + k / 10.0);
-            t.params = p.params;
-            t.attrs = p.attrs;
-            trials.push(t);
-        }
-        assert_eq!(
-            generations,
-            [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]
-        );
-        // A failed trial does not complete a generation.
-        let mut f = Trial::new(20, TrialState::Fail);
-        f.attrs.insert(GENERATION_ATTR.into(), json!(5));
-        trials.push(f);
-        let view = StudyView {
-            space: &space,
-            objectives: &o,
-            trials: &trials,
-            seed: 5,
-        };
-        let p = warm.propose(&view, 21).unwrap();
-        assert_eq!(p.attrs[GENERATION_ATTR], json!(5));
-        let parents = p.attrs[PARENTS_ATTR].as_array().unwrap();
-        assert_eq!(parents.len(), 2);
-    }
-
-    #[test]
-    fn options_are_checked() {
-        let t: toml::Table =
-            toml::from_str("population_size = 20\ncrossover = \"sbx\"\nmutation = \"uniform\"")
-                .unwrap();
-        let o = Nsga2Options::from_options(&t).unwrap();
-        assert_eq!(o.population_size, 20);
-        assert_eq!(o.crossover, Crossover::Sbx);
-        assert_eq!(o.mutation, Mutation::Uniform);
-        let d = Nsga2Options::default();
-        assert_eq!(
-            (d.crossover, d.mutation),
-            (Crossover::Uniform, Mutation::Polynomial)
-        );
-        let bad: toml::Table = toml::from_str("populaton_size = 20").unwrap();
-        assert!(Nsga2Options::from_options(&bad)
-            .unwrap_err()
-            .to_string()
-            .contains("populaton_size"));
-        let bad: toml::Table = toml::from_str("crossover_prob = 1.5").unwrap();
-        assert!(Nsga2Options::from_options(&bad).is_err());
-    }
-}
+mod tests;
