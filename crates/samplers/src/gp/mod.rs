@@ -307,29 +307,6 @@ fn loss_of(data: &FitData, raw: &Option<Vec<f64>>) -> f64 {
         .map_or(f64::INFINITY, |l| l.0)
 }
 
-/// Trials other than `number` in flight: RUNNING or WAITING with parameters.
-fn pending_count(trials: &[Trial], number: u64) -> usize {
-    trials
-        .iter()
-        .filter(|t| {
-            t.number != number
-                && matches!(t.state, TrialState::Running | TrialState::Waiting)
-                && !t.params.is_empty()
-        })
-        .count()
-}
-
-/// Whether the GP takes over from the start-up points, with `complete`
-/// COMPLETE trials and `pending` in flight: once `n_startup` trials are
-/// COMPLETE or in flight, at least half of them COMPLETE. With one worker
-/// that is `n_startup` COMPLETE trials; with many, counting COMPLETE ones
-/// alone kept proposing start-up points until the first ones came back
-/// (16 of them with 8 workers and the default 10).
-fn model_ready(complete: usize, pending: usize, n_startup: usize) -> bool {
-    let n_startup = n_startup.max(1);
-    complete >= n_startup || (complete + pending >= n_startup && 2 * complete >= n_startup.max(2))
-}
-
 /// Hyperparameters stored by the latest trial that has them.
 fn warm_start(trials: &[Trial], number: u64) -> Option<Vec<Vec<f64>>> {
     trials
@@ -400,12 +377,7 @@ impl Sampler for GpSampler {
             feasible = keep.iter().map(|&i| feasible[i]).collect();
         }
         let n = ys.len();
-        if !model_ready(
-            n,
-            pending_count(study.trials, number),
-            self.options.n_startup_trials,
-        ) || m == 0
-        {
+        if n < self.options.n_startup_trials.max(1) || m == 0 {
             let u = SobolSampler::point(study.seed, number, d);
             proposal.params = space.from_unit(&u);
             proposal
@@ -598,4 +570,64 @@ impl Sampler for GpSampler {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_parsed_and_unknown_ones_rejected() {
+        let t: toml::Table =
+            toml::from_str("n_startup_trials = 5\nkriging_believer = false").unwrap();
+        let s = GpSampler::from_options(&t).unwrap();
+        assert_eq!(s.options().n_startup_trials, 5);
+        assert!(!s.options().kriging_believer);
+        let bad: toml::Table = toml::from_str("n_startup = 5").unwrap();
+        assert!(
+            matches!(GpSampler::from_options(&bad), Err(SamplerError::BadOption { key, .. }) if key == "n_startup")
+        );
+        let zero: toml::Table = toml::from_str("n_candidates = 0").unwrap();
+        assert!(GpSampler::from_options(&zero).is_err());
+    }
+
+    #[test]
+    fn a_bad_warm_start_does_not_stick() {
+        // With a short fit budget the warm start decides where the fit
+        // ends; the default start is tried too and the lower loss wins.
+        use rand::SeedableRng;
+        let (n, d) = (30, 3);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+        let t = Target::new(
+            (0..n)
+                .map(|i| (6.0 * x[i * d]).sin() + x[i * d + 1].powi(2))
+                .collect(),
+        );
+        let is_cat = vec![false; d];
+        let data = FitData::new(&x, d, &is_cat, &t.y, false);
+        let iters = 3;
+        let from_default = fit(&data, &Kernel::initial(d).to_raw(), iters);
+        // Lengthscales of 20 and noise 7: everything explained as noise.
+        let bad = vec![vec![-6.0, -6.0, -6.0, 0.0, 2.0]];
+        let from_bad = fit(&data, &bad[0], iters);
+        let sampler = GpSampler::new(GpOptions {
+            max_fit_iters: iters,
+            ..GpOptions::default()
+        });
+        let (_, raws) = sampler.fit_models(&x, d, &is_cat, &[t], Some(&bad));
+        let chosen = loss_of(&data, &Some(raws[0].clone()));
+        let (a, b) = (loss_of(&data, &from_bad), loss_of(&data, &from_default));
+        assert!(a > b + 1.0, "the bad start must end worse: {a} vs {b}");
+        assert!(
+            (chosen - b).abs() < 1e-2,
+            "chose {chosen}, starts gave {a} and {b}"
+        );
+    }
+
+    #[test]
+    fn target_standardisation_handles_constant_values() {
+        let t = Target::new(vec![2.0, 2.0, 2.0]);
+        assert_eq!(t.y, vec![0.0, 0.0, 0.0]);
+        let t = Target::new(vec![1.0, 3.0]);
+        assert_eq!(t.y, vec![-1.0, 1.0]);
+        assert_eq!(t.standardise(5.0), 3.0);
+    }
+}

@@ -379,20 +379,7 @@ impl Sampler for TpeSampler {
         let n_startup = o.n_startup_trials.unwrap_or(if multi { 24 } else { 10 });
         let gamma_fraction = o.gamma.unwrap_or(if multi { 0.15 } else { 0.1 });
         let consider_endpoints = o.consider_endpoints.unwrap_or(multi);
-        // Trials in flight count towards the start-up once half of it is
-        // finished: with many workers, finished ones alone kept proposing
-        // start-up points until the first trials came back.
-        let n_startup = n_startup.max(1);
-        let in_flight = study.trials.iter().filter(|t| {
-            self.options.constant_liar
-                && t.number != number
-                && matches!(t.state, TrialState::Running | TrialState::Waiting)
-                && !t.params.is_empty()
-        });
-        if finished.len() < n_startup
-            && (2 * finished.len() < n_startup.max(2)
-                || finished.len() + in_flight.count() < n_startup)
-        {
+        if finished.len() < n_startup.max(1) {
             return Ok(self.startup(study, number));
         }
 

@@ -157,48 +157,6 @@ fn constant_liar_steers_away_from_running_points() {
 }
 
 #[test]
-fn trials_in_flight_count_towards_the_start_up() {
-    // 6 finished and 5 running (other workers') of the 10 start-up trials:
-    // the model proposes; with 4 finished, start-up points go on.
-    let space = SearchSpace::new(vec![float("x", 0.0, 1.0)]).unwrap();
-    let objs = objectives(&["f"]);
-    let startup = |trials: &[Trial]| {
-        let view = StudyView {
-            space: &space,
-            objectives: &objs,
-            trials,
-            seed: 2,
-        };
-        let p = TpeSampler::new(TpeOptions::default())
-            .propose(&view, 20)
-            .unwrap();
-        p.params
-            == TpeSampler::new(TpeOptions::default())
-                .startup(&view, 20)
-                .params
-    };
-    let mut trials = quadratic_history(&space, 6);
-    for k in 0..5 {
-        let mut t = Trial::new(6 + k, TrialState::Running);
-        t.params
-            .insert("x".into(), ParamValue::Float(0.1 * k as f64));
-        trials.push(t);
-    }
-    assert!(
-        !startup(&trials),
-        "6 finished and 5 in flight: the model proposes"
-    );
-    assert!(startup(&trials[..6]), "6 finished alone: start-up");
-    trials.drain(4..6);
-    for k in 0..2 {
-        let mut t = Trial::new(11 + k, TrialState::Running);
-        t.params.insert("x".into(), ParamValue::Float(0.55 + 0.1 * k as f64));
-        trials.push(t);
-    }
-    assert!(startup(&trials), "4 finished, 7 in flight: start-up");
-}
-
-#[test]
 fn groups_follow_conditions() {
     let cat = Param {
         name: "opt".into(),
