@@ -62,7 +62,7 @@ async fn every_proposal_sees_the_parameters_of_the_trials_proposed_before_it() {
     let seen: Seen = Arc::default();
     study.set_sampler(Box::new(Recording {
         seen: seen.clone(),
-        inner: RandomSampler::default(),
+        inner: RandomSampler,
     }));
     // The first WORKERS trials wait for each other, so each of them is
     // RUNNING, with its parameters, while every later one of them is asked.
