@@ -36,7 +36,7 @@ const ACTIVATIONS: &[(&str, f64, f64)] = &[
     ("sigmoid", -1.5, 0.4),
 ];
 
-/// The `mixed` problem; see the [module](self) docs.
+/// The `mixed` problem; the module docs describe it.
 #[derive(Clone, Copy, Debug)]
 pub struct MixedProblem;
 
