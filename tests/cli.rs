@@ -360,6 +360,26 @@ fn wait_for_finished(study: &Path, at_least: usize, limit: Duration) {
     }
 }
 
+/// Wait until `at_least` trials have finished and one is RUNNING.
+fn wait_for_in_flight(study: &Path, at_least: usize, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let o = ps(&["status", study.to_str().unwrap(), "--json"]);
+        if o.status.success() {
+            let st: Value = serde_json::from_slice(&o.stdout).unwrap();
+            let running = st["counts"]["RUNNING"].as_u64().unwrap_or(0);
+            if st["finished"].as_u64().unwrap() as usize >= at_least && running > 0 {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < limit,
+            "study never reached {at_least} finished trials with one running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn sigkill_mid_study_then_resume_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -502,7 +522,7 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
             &format!(r#"["sh", "{}", "{{a}}", "{{n}}"]"#, script.display()),
             8,
             2,
-            "env = { SLEEP = \"0.5\" }\ngrace = \"300ms\"",
+            "env = { SLEEP = \"2\" }\ngrace = \"300ms\"",
         ),
     );
     let child = Command::new(bin())
@@ -511,7 +531,10 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_finished(&study, 2, Duration::from_secs(60));
+    // Interrupt while a trial is in flight, well before it could finish in
+    // the grace period (with 0.5 s trials a loaded machine once saw the next
+    // two finish within the grace, and nothing was interrupted).
+    wait_for_in_flight(&study, 2, Duration::from_secs(60));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", text(&o));
