@@ -96,7 +96,9 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
                 let us = t.elapsed().as_secs_f64() * 1e6 / out.decisions.max(1) as f64;
                 outs.push((out, us));
             }
-            let med = |f: &dyn Fn(&(Outcome, f64)) -> f64| median(outs.iter().map(f).collect());
+            let med = |f: &dyn Fn(&(Outcome, f64)) -> f64| {
+                crate::util::median(outs.iter().map(f).collect())
+            };
             let worst_saved = outs
                 .iter()
                 .map(|o| o.0.epochs_saved)
@@ -140,34 +142,10 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `kind` or `kind:key=value,...` as a `[pruner]` table (values are TOML;
-/// bare words are strings).
+/// `kind` or `kind:key=value,...` as a `[pruner]` table.
 fn arm_spec(arm: &str) -> Result<PrunerSpec> {
-    let (kind, rest) = arm.split_once(':').unwrap_or((arm, ""));
-    let mut options = toml::Table::new();
-    for kv in rest.split(',').filter(|s| !s.trim().is_empty()) {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| BadInput(format!("--arm {arm}: write kind:key=value,key=value")))?;
-        options.insert(k.trim().to_string(), crate::util::toml_value(v.trim()));
-    }
-    Ok(PrunerSpec {
-        kind: kind.trim().to_string(),
-        options,
-    })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    let (kind, options) = crate::util::kind_options(arm, "--arm")?;
+    Ok(PrunerSpec { kind, options })
 }
 
 fn trunc(s: &str, n: usize) -> String {

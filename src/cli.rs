@@ -55,6 +55,13 @@ pub enum Command {
     ///
     /// Example: `paretosearch bench-pruning --arm dominated --arm mo-asha --seeds 5`
     BenchPruning(BenchPruningArgs),
+    /// Run every sampler on the benchmark suite (continuous, mixed,
+    /// conditional, categorical, noisy, many-objective and constrained
+    /// problems) and print one table: each sampler's hypervolume as a ratio
+    /// to the best front known, median over seeds, per problem and class.
+    ///
+    /// Example: `paretosearch bench-suite --seeds 5 --trials 100`
+    BenchSuite(BenchSuiteArgs),
     /// Write figures (SVG and PNG): the Pareto front (a scatter matrix and
     /// parallel coordinates from three objectives on), the hypervolume over
     /// trials and each parameter's importance per objective.
@@ -159,6 +166,12 @@ pub struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// Also show the posterior Pareto set: the trials Pareto-optimal by a
+    /// GP's estimate of their objectives (measurement noise taken out), with
+    /// the estimates, beside the observed set. Use it when objectives are
+    /// noisy, so as not to pick a luckily measured configuration.
+    #[arg(long)]
+    pub posterior: bool,
 }
 
 /// Export formats.
@@ -186,6 +199,13 @@ pub struct ExportArgs {
     /// paretosearch's.
     #[arg(long)]
     pub pareto: bool,
+    /// With --pareto: the posterior Pareto set (Pareto-optimal by a GP's
+    /// estimate of each trial, measurement noise taken out) instead of the
+    /// observed one. Every exported trial carries its estimate
+    /// (`attrs.posterior`: mean, sd, noise_sd per objective; CSV columns
+    /// `posterior.<objective>`, `posterior_sd.<objective>`).
+    #[arg(long, requires = "pareto")]
+    pub posterior: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
@@ -252,6 +272,33 @@ pub struct BenchPruningArgs {
     /// Also print every row as one JSON line at the end.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `bench-suite`.
+#[derive(Debug, Args)]
+pub struct BenchSuiteArgs {
+    /// A sampler `kind` or `kind:key=value,...` (repeatable; default:
+    /// random, tpe, nsga2, gp, auto).
+    #[arg(long = "sampler", value_name = "SPEC")]
+    pub samplers: Vec<String>,
+    /// A problem of the suite (repeatable; default: all of them).
+    #[arg(long = "problem", value_name = "NAME")]
+    pub problems: Vec<String>,
+    /// Seeds per problem and sampler.
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// Trials per run.
+    #[arg(long, default_value_t = 100)]
+    pub trials: u64,
+    /// Runs at once (default: the number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Also write every run as one JSON line to this file.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<std::path::PathBuf>,
+    /// Print a line as each run finishes.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `ask`.

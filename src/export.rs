@@ -24,12 +24,22 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
     let loaded = prepared.connect_existing().await?;
     let record = loaded.existing_study().await?;
     let mut trials = loaded.store.trials(record.id).await?;
-    let pareto: Option<Vec<u64>> = args.pareto.then(|| {
-        let s = summarize(&trials, &loaded.spec.objectives);
-        let mut numbers: Vec<u64> = s.pareto.iter().map(|&i| trials[i].number).collect();
-        numbers.sort_unstable();
-        numbers
-    });
+    let pareto: Option<Vec<u64>> = if args.posterior {
+        let front = crate::posterior::attach(&loaded.spec, &mut trials).ok_or_else(|| {
+            BadInput(
+                "--posterior: the posterior needs at least two COMPLETE trials; export --pareto gives the observed set"
+                    .into(),
+            )
+        })?;
+        Some(front)
+    } else {
+        args.pareto.then(|| {
+            let s = summarize(&trials, &loaded.spec.objectives);
+            let mut numbers: Vec<u64> = s.pareto.iter().map(|&i| trials[i].number).collect();
+            numbers.sort_unstable();
+            numbers
+        })
+    };
     // The held-out test set, when the runner has one: scored for the
     // Pareto-optimal trials only, after the study, and stored with them.
     if let (Some(numbers), false) = (&pareto, args.no_test) {
@@ -189,6 +199,13 @@ fn csv(trials: &[&Trial], spec: &StudySpec) -> Result<String> {
         .into_iter()
         .collect();
     header.extend(test_names.iter().map(|o| format!("test.{o}")));
+    let posterior = trials
+        .iter()
+        .any(|t| t.attrs.contains_key(crate::posterior::ATTR));
+    if posterior {
+        header.extend(objectives.iter().map(|o| format!("posterior.{o}")));
+        header.extend(objectives.iter().map(|o| format!("posterior_sd.{o}")));
+    }
     header.push("feasible".into());
     header.push("reason".into());
     w.write_record(&header)?;
@@ -209,6 +226,17 @@ fn csv(trials: &[&Trial], spec: &StudySpec) -> Result<String> {
                 .iter()
                 .map(|o| test.get(o).map(|v| v.to_string()).unwrap_or_default()),
         );
+        if posterior {
+            for key in ["mean", "sd"] {
+                row.extend(objectives.iter().map(|o| {
+                    t.attrs
+                        .get(crate::posterior::ATTR)
+                        .and_then(|p| p[key][*o].as_f64())
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                }));
+            }
+        }
         row.push(
             paretosearch::export::feasible(t, &spec.objectives)
                 .map(|f| f.to_string())

@@ -15,6 +15,7 @@
 mod asktell;
 mod bench;
 mod bench_pruning;
+mod bench_suite;
 mod check;
 mod cli;
 mod completions;
@@ -23,6 +24,7 @@ mod export;
 mod export_optuna;
 mod pick;
 mod plot;
+mod posterior;
 mod progress;
 mod pruner_status;
 mod report;
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
             Command::Export(args) => export::export(args).await,
             Command::Bench(args) => bench::bench(args),
             Command::BenchPruning(args) => bench_pruning::bench_pruning(args),
+            Command::BenchSuite(args) => bench_suite::bench_suite(args),
             Command::Plot(args) => plot::plot(args).await,
             Command::Report(args) => report::report(args).await,
             Command::Serve(args) => report::serve::serve(args).await,

@@ -65,6 +65,11 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
             "best": best,
             "pruner": crate::pruner_status::diagnose(&loaded.spec, &trials),
         });
+        let mut out = out;
+        if args.posterior {
+            let observed: Vec<u64> = summary.pareto.iter().map(|&i| trials[i].number).collect();
+            out["posterior"] = crate::posterior::status_json(&loaded.spec, &trials, &observed);
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let head = format!(
@@ -75,6 +80,10 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
         );
         println!("{}", wrap(&head, 2));
         print_summary(&trials, &loaded.spec, &summary, usize::MAX);
+        if args.posterior {
+            let observed: Vec<u64> = summary.pareto.iter().map(|&i| trials[i].number).collect();
+            crate::posterior::print(&loaded.spec, &trials, &observed);
+        }
         if let Some(d) = crate::pruner_status::diagnose(&loaded.spec, &trials) {
             println!("{}", wrap(&crate::pruner_status::line(&d), 2));
         }

@@ -73,6 +73,34 @@ pub fn hv_long(summary: &Summary, objectives: &paretosearch_core::Objectives) ->
     })
 }
 
+/// `kind` or `kind:key=value,key=value` (values are TOML; bare words are
+/// strings), as given to `flag`: the kind and its options table.
+pub fn kind_options(spec: &str, flag: &str) -> Result<(String, toml::Table), crate::BadInput> {
+    let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+    let mut options = toml::Table::new();
+    for kv in rest.split(',').filter(|s| !s.trim().is_empty()) {
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            crate::BadInput(format!("{flag} {spec}: write kind:key=value,key=value"))
+        })?;
+        options.insert(k.trim().to_string(), toml_value(v.trim()));
+    }
+    Ok((kind.trim().to_string(), options))
+}
+
+/// The median (NaN when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,7 @@ mod handle;
 mod heartbeat;
 pub mod observer;
 mod optimize;
+pub mod posterior;
 pub mod reference;
 pub mod registry;
 mod study;

@@ -53,6 +53,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod command;
 pub mod problems;
+pub mod suite;
 
 pub use command::CommandRunner;
 pub use problems::BuiltinRunner;

@@ -81,6 +81,7 @@ mod encode;
 mod model;
 mod normal;
 mod optimize;
+mod posterior;
 mod reference;
 
 use paretosearch_core::{Direction, Objectives, SearchSpace, Trial, TrialState};
@@ -95,6 +96,7 @@ use boxes::Boxes;
 use encode::Encoding;
 use model::{fit, FitData, Gp, Kernel};
 use optimize::{maximise, Settings};
+pub use posterior::{Estimate, Posterior};
 use reference::{near_front_reference, spread_reference, training_subset};
 
 /// Trial attribute holding the fitted hyperparameters.
