@@ -38,9 +38,7 @@ struct Run {
     problem: usize,
     sampler: usize,
     seed: u64,
-    front: Vec<Vec<f64>>,
-    feasible: Vec<Vec<f64>>,
-    ms_per_trial: f64,
+    outcome: Outcome,
 }
 
 /// Run the suite.
@@ -78,7 +76,11 @@ pub fn bench_suite(args: BenchSuiteArgs) -> Result<ExitCode> {
         .collect::<Result<_, BadInput>>()?;
 
     let jobs: Vec<(usize, usize, u64)> = (0..problems.len())
-        .flat_map(|p| (0..specs.len()).flat_map(move |s| (0..args.seeds).map(move |k| (p, s, k))))
+        .flat_map(|p| {
+            (0..specs.len()).flat_map(move |s| {
+                (args.first_seed..args.first_seed + args.seeds).map(move |k| (p, s, k))
+            })
+        })
         .collect();
     let threads = args
         .jobs
@@ -104,8 +106,10 @@ pub fn bench_suite(args: BenchSuiteArgs) -> Result<ExitCode> {
                 if failure.lock().expect("not poisoned").is_some() {
                     break;
                 }
-                match run_one(&problems[p], &specs[s], args.trials, seed) {
-                    Ok((front, feasible, ms)) => {
+                let posterior = args.posterior && problems[p].noise > 0.0;
+                match run_one(&problems[p], &specs[s], args.trials, seed, posterior) {
+                    Ok(outcome) => {
+                        let ms = outcome.ms_per_trial;
                         if args.verbose {
                             eprintln!(
                                 "  {} {} seed {seed}: {ms:.2} ms/trial",
@@ -116,9 +120,7 @@ pub fn bench_suite(args: BenchSuiteArgs) -> Result<ExitCode> {
                             problem: p,
                             sampler: s,
                             seed,
-                            front,
-                            feasible,
-                            ms_per_trial: ms,
+                            outcome,
                         });
                     }
                     Err(e) => {
@@ -140,31 +142,46 @@ pub fn bench_suite(args: BenchSuiteArgs) -> Result<ExitCode> {
     // Scores: each run's hypervolume over the best known front's.
     let mut scores = vec![vec![Vec::<f64>::new(); specs.len()]; problems.len()];
     let mut ms = vec![vec![Vec::<f64>::new(); specs.len()]; problems.len()];
+    // Noisy problems with --posterior: (observed, posterior) ratio and
+    // reporting error per run, by problem and sampler.
+    let mut noisy: Vec<Vec<Vec<[f64; 4]>>> = vec![vec![Vec::new(); specs.len()]; problems.len()];
     let mut lines = Vec::new();
     for (p, problem) in problems.iter().enumerate() {
         let reference = problem.reference();
         let all: Vec<Vec<f64>> = runs
             .iter()
             .filter(|r| r.problem == p)
-            .flat_map(|r| r.feasible.iter().cloned())
+            .flat_map(|r| r.outcome.feasible.iter().cloned())
             .collect();
         let best: Vec<Vec<f64>> = pareto_front(&all)
             .into_iter()
             .map(|i| all[i].clone())
             .collect();
         let best_hv = hypervolume(&best, &reference);
-        for r in runs.iter().filter(|r| r.problem == p) {
-            let ratio = if best_hv > 0.0 {
-                hypervolume(&r.front, &reference) / best_hv
+        let ratio_of = |front: &[Vec<f64>]| {
+            if best_hv > 0.0 {
+                hypervolume(front, &reference) / best_hv
             } else {
                 0.0
-            };
+            }
+        };
+        for r in runs.iter().filter(|r| r.problem == p) {
+            let o = &r.outcome;
+            let ratio = ratio_of(&o.observed.front);
             scores[p][r.sampler].push(ratio);
-            ms[p][r.sampler].push(r.ms_per_trial);
-            lines.push(json!({
+            ms[p][r.sampler].push(o.ms_per_trial);
+            let mut line = json!({
                 "problem": problem.name, "class": problem.class.name(), "sampler": labels[r.sampler],
-                "seed": r.seed, "trials": args.trials, "hv_ratio": ratio, "ms_per_trial": r.ms_per_trial,
-            }));
+                "seed": r.seed, "trials": args.trials, "hv_ratio": ratio, "ms_per_trial": o.ms_per_trial,
+                "reported_error": o.observed.error,
+            });
+            if let Some(post) = &o.posterior {
+                let post_ratio = ratio_of(&post.front);
+                line["posterior_hv_ratio"] = json!(post_ratio);
+                line["posterior_reported_error"] = json!(post.error);
+                noisy[p][r.sampler].push([ratio, post_ratio, o.observed.error, post.error]);
+            }
+            lines.push(line);
         }
     }
     if let Some(path) = &args.jsonl {
@@ -173,14 +190,38 @@ pub fn bench_suite(args: BenchSuiteArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
     print_table(&problems, &labels, &scores, &ms, args.trials, args.seeds);
+    if args.posterior {
+        print_posterior(&problems, &labels, &noisy);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Optimise `problem` with a fresh sampler; the truth of the reported
-/// front, of every truly feasible trial, and the milliseconds per trial.
-type Outcome = (Vec<Vec<f64>>, Vec<Vec<f64>>, f64);
+/// What a run reports: the truth of its reported set (truly feasible
+/// members only) and how far the reported values are from the truth
+/// (mean absolute difference over the set's members and objectives).
+#[derive(Default)]
+struct Reported {
+    front: Vec<Vec<f64>>,
+    error: f64,
+}
 
-fn run_one(problem: &SuiteProblem, spec: &SamplerSpec, trials: u64, seed: u64) -> Result<Outcome> {
+/// What one run leaves: the observed set, the posterior set (when asked),
+/// the truth of every truly feasible trial, the sampler's ms per trial.
+struct Outcome {
+    observed: Reported,
+    posterior: Option<Reported>,
+    feasible: Vec<Vec<f64>>,
+    ms_per_trial: f64,
+}
+
+/// Optimise `problem` with a fresh sampler from `seed`.
+fn run_one(
+    problem: &SuiteProblem,
+    spec: &SamplerSpec,
+    trials: u64,
+    seed: u64,
+    posterior: bool,
+) -> Result<Outcome> {
     let mut sampler = paretosearch_samplers::build(spec)?;
     let space = problem.search_space();
     let objectives = problem.objectives();
@@ -213,6 +254,28 @@ fn run_one(problem: &SuiteProblem, spec: &SamplerSpec, trials: u64, seed: u64) -
         let values = names.iter().cloned().zip(v.iter().copied()).collect();
         objectives.violation(&values) == 0.0
     };
+    // A reported set: trial indices with the values reported for them.
+    let report = |members: Vec<(usize, Vec<f64>)>| -> Reported {
+        let n = (members.len() * names.len()).max(1) as f64;
+        let error = members
+            .iter()
+            .map(|(i, v)| {
+                v.iter()
+                    .zip(&truths[*i])
+                    .map(|(a, b)| (a - b).abs())
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / n;
+        Reported {
+            front: members
+                .iter()
+                .map(|(i, _)| truths[*i].clone())
+                .filter(|v| truly_feasible(v))
+                .collect(),
+            error,
+        }
+    };
     let observed: Vec<(usize, Vec<f64>)> = history
         .iter()
         .enumerate()
@@ -220,21 +283,43 @@ fn run_one(problem: &SuiteProblem, spec: &SamplerSpec, trials: u64, seed: u64) -
         .filter_map(|(i, t)| Some((i, objectives.minimised(&t.values)?)))
         .collect();
     let points: Vec<Vec<f64>> = observed.iter().map(|(_, v)| v.clone()).collect();
-    let front = pareto_front(&points)
-        .into_iter()
-        .map(|k| truths[observed[k].0].clone())
-        .filter(|v| truly_feasible(v))
-        .collect();
+    let observed_set = report(
+        pareto_front(&points)
+            .into_iter()
+            .map(|k| observed[k].clone())
+            .collect(),
+    );
+    let posterior_set = posterior.then(|| {
+        let view = StudyView {
+            space: &space,
+            objectives: &objectives,
+            trials: &history,
+            seed,
+        };
+        let p = paretosearch_samplers::GpSampler::default()
+            .posterior(&view)
+            .expect("a run has more than one COMPLETE trial");
+        // Every objective of the suite is minimised: the means are the
+        // minimised values.
+        report(
+            p.estimates
+                .iter()
+                .filter(|e| p.front.contains(&e.number))
+                .map(|e| (e.number as usize, e.mean.clone()))
+                .collect(),
+        )
+    });
     let feasible = truths
         .iter()
         .filter(|v| truly_feasible(v))
         .cloned()
         .collect();
-    Ok((
-        front,
+    Ok(Outcome {
+        observed: observed_set,
+        posterior: posterior_set,
         feasible,
-        1000.0 * sampling.as_secs_f64() / trials.max(1) as f64,
-    ))
+        ms_per_trial: 1000.0 * sampling.as_secs_f64() / trials.max(1) as f64,
+    })
 }
 
 fn print_table(
@@ -336,4 +421,34 @@ fn print_table(
         "auto is within {:.1} % of the best sampler on every class",
         100.0 * worst_gap
     );
+}
+
+/// The noisy problems' observed and posterior sets side by side.
+fn print_posterior(problems: &[SuiteProblem], labels: &[String], noisy: &[Vec<Vec<[f64; 4]>>]) {
+    println!();
+    println!(
+        "noisy problems, observed Pareto set against the GP's posterior set (medians over seeds): hypervolume of the true values / best known, and the mean |reported - true| of the set's values"
+    );
+    println!(
+        "{:13} {:12} {:>9} {:>9} {:>10} {:>10}",
+        "problem", "sampler", "observed", "posterior", "err obs", "err post"
+    );
+    for (p, problem) in problems.iter().enumerate() {
+        for (s, label) in labels.iter().enumerate() {
+            let rows = &noisy[p][s];
+            if rows.is_empty() {
+                continue;
+            }
+            let col = |k: usize| median(rows.iter().map(|r| r[k]).collect());
+            println!(
+                "{:13} {:12} {:>9.4} {:>9.4} {:>10.4} {:>10.4}",
+                problem.name,
+                label,
+                col(0),
+                col(1),
+                col(2),
+                col(3)
+            );
+        }
+    }
 }

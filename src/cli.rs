@@ -287,9 +287,16 @@ pub struct BenchSuiteArgs {
     /// Seeds per problem and sampler.
     #[arg(long, default_value_t = 5)]
     pub seeds: u64,
+    /// The first seed (runs use `first_seed .. first_seed + seeds`).
+    #[arg(long, default_value_t = 0)]
+    pub first_seed: u64,
     /// Trials per run.
     #[arg(long, default_value_t = 100)]
     pub trials: u64,
+    /// On the noisy problems, also score the GP's posterior Pareto set
+    /// (what `status --posterior` shows) beside the observed one.
+    #[arg(long)]
+    pub posterior: bool,
     /// Runs at once (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
