@@ -80,6 +80,9 @@ threads = 1
 batch_size = 64
 schedule = "constant"
 dropout = 0.0
+
+[budget]
+trials = 1080
 "#;
 
 /// The grid's parameters in column order (the last varies fastest).
