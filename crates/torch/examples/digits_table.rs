@@ -413,13 +413,23 @@ fn check(spec: &StudySpec, text: &str) -> Result<String, Error> {
     let keys: Vec<&Vec<String>> = configs.keys().collect();
     let points: Vec<Vec<f64>> = configs
         .values()
-        .map(|(errs, params)| vec![errs.iter().sum::<f64>() / errs.len() as f64, *params as f64])
+        .map(|(errs, params)| {
+            // Errors are multiples of 1 / n_valid written with 6 decimals:
+            // means rounded to 1e-6 make equal error counts compare equal
+            // whatever the float noise of the sum.
+            let mean = errs.iter().sum::<f64>() / errs.len() as f64;
+            vec![(mean * 1e6).round() / 1e6, *params as f64]
+        })
         .collect();
     let mut front = paretosearch_core::pareto::pareto_front(&points);
     front.sort_by(|&a, &b| points[a][1].total_cmp(&points[b][1]));
+    let distinct: BTreeSet<(u64, u64)> = front
+        .iter()
+        .map(|&i| (points[i][0].to_bits(), points[i][1] as u64))
+        .collect();
     let mut s = format!(
         "{} rows ({} configurations x {} seeds), complete; val_error best {:.4} ({}), worst {:.4} ({})\n\
-         Pareto-optimal for (mean val_error, params): {} configurations ({})",
+         Pareto-optimal for (mean val_error, params): {} configurations at {} distinct points ({})",
         seen.len(),
         configs.len(),
         SEEDS.len(),
@@ -428,6 +438,7 @@ fn check(spec: &StudySpec, text: &str) -> Result<String, Error> {
         worst.0,
         worst.1,
         front.len(),
+        distinct.len(),
         GRID.join(" "),
     );
     for i in front {
@@ -476,5 +487,35 @@ mod tests {
         }
         let e = check(&spec, &text).unwrap_err().to_string();
         assert!(e.contains("3 of 1080 rows missing"), "{e}");
+    }
+
+    /// Equal error counts tie whatever order the seeds' rounded errors are
+    /// summed in: the larger network with the same mean is dominated.
+    #[test]
+    fn equal_means_tie_on_the_front() {
+        let spec = study().unwrap();
+        let mut text = header().join(",") + "\n";
+        for (i, c) in grid(&spec).unwrap().iter().enumerate() {
+            // 0.027855 + 0.038997 + 0.030641 and 0.038997 + 0.033426 +
+            // 0.025070 count the same 35 errors of 3 x 359, the two sums
+            // differ in the last bit.
+            let errs = match i {
+                0 => [0.027855, 0.038997, 0.030641],
+                1 => [0.038997, 0.033426, 0.025070],
+                _ => [0.5; 3],
+            };
+            let params = if i == 0 { 1000 } else { 2000 };
+            for (s, e) in SEEDS.iter().zip(errs) {
+                text.push_str(&format!(
+                    "{},{s},{e},0.3,{params},{params}\n",
+                    key(c).join(",")
+                ));
+            }
+        }
+        let summary = check(&spec, &text).unwrap();
+        assert!(
+            summary.contains(": 1 configurations at 1 distinct points"),
+            "{summary}"
+        );
     }
 }
