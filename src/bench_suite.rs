@@ -106,7 +106,7 @@ pub fn bench_suite(args: BenchSuiteArgs) -> Result<ExitCode> {
                 if failure.lock().expect("not poisoned").is_some() {
                     break;
                 }
-                let posterior = args.posterior && problems[p].noise > 0.0;
+                let posterior = args.posterior && problems[p].is_noisy();
                 match run_one(&problems[p], &specs[s], args.trials, seed, posterior) {
                     Ok(outcome) => {
                         let ms = outcome.ms_per_trial;

@@ -15,7 +15,7 @@
 //! | continuous | `zdt1`, `zdt3` (disconnected front), `dtlz2` (3 objectives) |
 //! | mixed | `mixed` (ints, log floats and ints, a categorical interacting with a float) |
 //! | conditional | `families`: three model families, each with parameters of its own |
-//! | categorical | `cells` (six edges × five operations), `arch` (eight choices of 3–6 options) |
+//! | categorical | `cells` (six edges × five operations), `arch` (eight choices of 3–6 options), `digits` (an MLP grid trained on digits by our torch runner, recorded with three seeds) |
 //! | noisy | `zdt1-noisy`, `mixed-noisy` (Gaussian noise, σ = 0.05, on every objective) |
 //! | many objectives | `dtlz2-5` (5 objectives, 8 variables) |
 //! | constrained | `zdt1-memory`: a third objective bounded above, which moves the front |
@@ -38,6 +38,7 @@ use rand_distr::{Distribution as _, Normal};
 
 use crate::problems::{self, MixedProblem};
 
+mod digits;
 mod synthetic;
 
 /// What kind of search a problem stands for.
@@ -96,6 +97,8 @@ enum Kind {
     Mixed,
     /// One of [`synthetic`]'s problems.
     Synthetic(synthetic::Which),
+    /// The recorded digits table ([`digits`]).
+    Digits,
 }
 
 /// One problem of the suite.
@@ -143,6 +146,7 @@ const SUITE: &[SuiteProblem] = &[
         Kind::Synthetic(synthetic::Which::Arch),
         0.0,
     ),
+    problem("digits", Class::Categorical, Kind::Digits, 0.0),
     problem("zdt1-noisy", Class::Noisy, Kind::Analytic("zdt1"), 0.05),
     problem("mixed-noisy", Class::Noisy, Kind::Mixed, 0.05),
     problem("dtlz2-5", Class::ManyObjectives, Kind::Dtlz2(5), 0.0),
@@ -204,7 +208,14 @@ impl SuiteProblem {
             }
             Kind::Mixed => MixedProblem.search_space(),
             Kind::Synthetic(w) => w.search_space(),
+            Kind::Digits => digits::search_space(),
         }
+    }
+
+    /// Whether what a trial observes differs from the truth (Gaussian
+    /// noise, or the recorded training seeds of `digits`).
+    pub fn is_noisy(&self) -> bool {
+        self.noise > 0.0 || matches!(self.kind, Kind::Digits)
     }
 
     /// The objectives, all minimised, with their feasibility bounds.
@@ -218,6 +229,7 @@ impl SuiteProblem {
                 ))
             }
             Kind::Mixed => MixedProblem.objectives(),
+            Kind::Digits => Objectives(minimised(&digits::OBJECTIVES)),
             Kind::Synthetic(w) => {
                 let mut o = minimised(w.objective_names());
                 for (obj, max) in o.iter_mut().zip(w.bounds()) {
@@ -238,6 +250,7 @@ impl SuiteProblem {
             Kind::Analytic(_) | Kind::Mixed => vec![1.1, 1.1],
             Kind::Dtlz2(m) => vec![1.1; m],
             Kind::Synthetic(w) => w.reference(),
+            Kind::Digits => digits::reference(),
         }
     }
 
@@ -248,6 +261,10 @@ impl SuiteProblem {
     ///
     /// If `params` does not come from [`Self::search_space`].
     pub fn evaluate(&self, params: &Params, noise_seed: u64) -> Evaluation {
+        if let Kind::Digits = self.kind {
+            let (observed, truth) = digits::evaluate(params, noise_seed);
+            return Evaluation { observed, truth };
+        }
         let truth = match self.kind {
             Kind::Analytic(p) => {
                 let p = unit_cube(p);
@@ -261,6 +278,7 @@ impl SuiteProblem {
                 vec![v["f1"], v["f2"]]
             }
             Kind::Synthetic(w) => w.evaluate(params),
+            Kind::Digits => unreachable!("evaluated above"),
         };
         let observed = if self.noise > 0.0 {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(noise_seed);
@@ -344,7 +362,7 @@ mod tests {
             assert_eq!(e.observed.len(), m, "{}", p.name);
             assert_eq!(p.reference().len(), m, "{}", p.name);
             assert!(e.truth.iter().all(|v| v.is_finite()), "{}", p.name);
-            if p.noise == 0.0 {
+            if !p.is_noisy() {
                 assert_eq!(e.observed, e.truth, "{}", p.name);
             } else {
                 assert_ne!(e.observed, e.truth, "{}", p.name);
