@@ -12,7 +12,7 @@ Usage (a venv with optuna==5.0.0, pymoo, botorch==0.18.1 and its
 dependencies; torch from the project's wheel):
   PYTHONPATH=.deps/pytorch VENV/bin/python bench/gp_vs_botorch.py \
       --bin target/release/examples/quality --trials 100 --seeds 3 \
-      --problems zdt1,zdt3,dtlz2 [--jsonl runs.jsonl]
+      --problems zdt1,zdt3,dtlz2 [--first-seed 0] [--jsonl runs.jsonl]
 """
 import argparse, json, os, statistics, subprocess, sys
 
@@ -43,12 +43,13 @@ def main():
     ap.add_argument("--sampler", default="gp")
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--problems", default="zdt1,zdt3,dtlz2")
     ap.add_argument("--jsonl")
     a = ap.parse_args()
     rows = []
     for p in a.problems.split(","):
-        for seed in range(a.seeds):
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
             for r in (ours(a.bin, p, a.sampler, a.trials, seed), botorch(p, a.trials, seed)):
                 rows.append(r)
                 print(json.dumps(r), file=sys.stderr, flush=True)

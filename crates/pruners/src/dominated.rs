@@ -72,12 +72,18 @@ use paretosearch_core::{Direction, Objective, Trial, TrialState};
 use super::{bad, cheap_values, feasible_complete, minimised, option, series, Pruner, PrunerError};
 
 mod chance;
+mod gain;
 
 /// The default `stop_below`: chosen on the replayed learning-curve
 /// benchmark (see the README's Pruning section).
 pub const DEFAULT_STOP_BELOW: f64 = 0.2;
 /// The default `min_curves`.
 pub const DEFAULT_MIN_CURVES: usize = 5;
+/// The default `min_gain`: a final point matters only if it adds this
+/// share of the front's hypervolume (see [`chance`]).
+pub const DEFAULT_MIN_GAIN: f64 = 0.0;
+/// The default `min_cases`.
+pub const DEFAULT_MIN_CASES: usize = 10;
 use paretosearch_core::{PruneReason, PruneRule, StudyView};
 
 /// How the rest of a learning curve is bounded.
@@ -125,6 +131,13 @@ pub struct DominatedPruner {
     /// `extrapolate = "forecast"`: completed full-length curves needed
     /// before the forecast acts.
     pub min_curves: usize,
+    /// `extrapolate = "forecast"`: a final point matters only if it is not
+    /// dominated and adds at least this share of the front's hypervolume
+    /// (normalised objectives), or reaches past the front's extent.
+    pub min_gain: f64,
+    /// `extrapolate = "forecast"`: backtest cases at the trial's progress
+    /// needed before the forecast acts there.
+    pub min_cases: usize,
     cache: crate::forecast::Cache,
 }
 
@@ -142,6 +155,8 @@ impl Default for DominatedPruner {
             stop_below: DEFAULT_STOP_BELOW,
             calibrate: true,
             min_curves: DEFAULT_MIN_CURVES,
+            min_gain: DEFAULT_MIN_GAIN,
+            min_cases: DEFAULT_MIN_CASES,
             cache: Default::default(),
         }
     }
@@ -161,6 +176,8 @@ impl DominatedPruner {
         "stop_below",
         "calibrate",
         "min_curves",
+        "min_gain",
+        "min_cases",
     ];
 
     /// Build from the `[pruner]` table.
@@ -225,7 +242,31 @@ impl DominatedPruner {
             }
             p.min_curves = m;
         }
-        let forecast_only = ["stop_below", "calibrate", "min_curves"];
+        if let Some(g) = option::<f64>(o, "min_gain")? {
+            if !(0.0..0.5).contains(&g) {
+                return Err(bad(
+                    "min_gain",
+                    format!("must be a share of the front's hypervolume in [0, 0.5), not {g}"),
+                ));
+            }
+            p.min_gain = g;
+        }
+        if let Some(m) = option::<usize>(o, "min_cases")? {
+            if m < 5 {
+                return Err(bad(
+                    "min_cases",
+                    "must be at least 5 (an 80 % interval needs that many backtests)",
+                ));
+            }
+            p.min_cases = m;
+        }
+        let forecast_only = [
+            "stop_below",
+            "calibrate",
+            "min_curves",
+            "min_gain",
+            "min_cases",
+        ];
         if p.extrapolate != Extrapolation::Forecast {
             if let Some(k) = forecast_only.iter().find(|k| o.contains_key(**k)) {
                 return Err(bad(

@@ -10,11 +10,15 @@
 //! midpoints of `SAMPLES` equal slices, paired across objectives by a
 //! permutation seeded by the study seed, the trial and the step, so every
 //! worker computes the same number), and the trial stops when it falls
-//! below `stop_below`.
+//! below `stop_below`. With `min_gain > 0` a draw that is not dominated
+//! matters only if it adds that share of the front's hypervolume (see
+//! [`super::gain`]).
 //!
 //! Until each reported objective's forecast has been backtested on
-//! `min_curves` completed full-length curves (and 20 cut points at the
-//! trial's progress), the forecast rule does not act: the linear bound
+//! `min_curves` completed full-length curves (and `min_cases`, default 10,
+//! cut points at the trial's progress; with fewer than 20 there, each
+//! quantile is the wider of those cases' and all progress bins' pooled
+//! ones), the forecast rule does not act: the linear bound
 //! alone decides, which is conservative (it stops only trials that even an
 //! optimistic secant leaves dominated), and `status --json` says so.
 
@@ -24,6 +28,7 @@ use paretosearch_core::pareto::dominates;
 use paretosearch_core::{Direction, Objectives, PruneReason, PruneRule, Trial, TrialState};
 use serde_json::{json, Map, Value};
 
+use super::gain::Gain;
 use super::DominatedPruner;
 use crate::forecast::calibrate::Forecast;
 use crate::forecast::{self, Calibration, Curve};
@@ -170,7 +175,7 @@ impl DominatedPruner {
             let raw = forecast::raw(&points, horizon, &peers, leave_out, self.window)
                 .ok_or_else(|| NotYet::Unknown(o.name.clone()))?;
             let f = cal.forecast(&raw);
-            if !cal.ready_for(&f, self.min_curves) {
+            if !cal.ready_for(&f, self.min_curves, self.min_cases) {
                 return Err(NotYet::Warming {
                     objective: o.name.clone(),
                     curves: cal.curves,
@@ -225,7 +230,7 @@ impl DominatedPruner {
         refs: &[Vec<f64>],
         seed: u64,
     ) -> f64 {
-        let front = front_of(refs);
+        let gain = Gain::new(front_of(refs), self.min_gain);
         let mut rng = crate::forecast::rng(seed);
         let levels: Vec<Vec<usize>> = finals
             .iter()
@@ -248,7 +253,7 @@ impl DominatedPruner {
                 o.constraint
                     .is_none_or(|c| c.violation(minimised(o.direction, *v)) <= 0.0)
             });
-            if feasible && !front.iter().any(|r| dominates(r, &point)) {
+            if feasible && gain.matters(&point) {
                 matters += 1;
             }
         }

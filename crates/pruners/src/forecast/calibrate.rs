@@ -149,10 +149,13 @@ impl Calibration {
         self.curves >= min_curves && self.pooled.len() >= MIN_BIN
     }
 
-    /// Enough backtest cases at the progress of `f` (its bin's own 20
-    /// residuals, from at least `min_curves` curves) to act on it.
-    pub fn ready_for(&self, f: &Forecast, min_curves: usize) -> bool {
-        self.curves >= min_curves && (!self.calibrated || self.residuals[f.bin].len() >= MIN_BIN)
+    /// Enough backtest cases at the progress of `f` (its bin's own
+    /// `min_cases` residuals, from at least `min_curves` curves) to act on
+    /// it. Below 20 the bin's residuals are its distribution all the same
+    /// (the empirical quantiles extend the tails beyond the extremes).
+    pub fn ready_for(&self, f: &Forecast, min_curves: usize, min_cases: usize) -> bool {
+        self.curves >= min_curves
+            && (!self.calibrated || self.residuals[f.bin].len() >= min_cases.max(2))
     }
 
     /// Backtest cases per progress bin.
@@ -175,15 +178,28 @@ impl Calibration {
         self.weights[bin.min(BINS - 1)]
     }
 
-    /// The `u`-quantile of a forecast's final value (minimised).
+    /// The `u`-quantile of a forecast's final value (minimised): from its
+    /// progress bin's residuals once it has 20; before, the wider of the
+    /// bin's few and all bins' pooled (the more spread is the cautious
+    /// side for a pruner: more of the draws land on the better side).
     pub fn quantile(&self, f: &Forecast, u: f64) -> f64 {
         let r = if self.calibrated {
-            let set = if self.residuals[f.bin].len() >= MIN_BIN || self.pooled.is_empty() {
-                &self.residuals[f.bin]
+            let own = &self.residuals[f.bin];
+            if own.len() >= MIN_BIN || self.pooled.is_empty() {
+                empirical_quantile(own, u)
+            } else if own.len() >= 2 {
+                let (a, b) = (
+                    empirical_quantile(own, u),
+                    empirical_quantile(&self.pooled, u),
+                );
+                if u < 0.5 {
+                    a.min(b)
+                } else {
+                    a.max(b)
+                }
             } else {
-                &self.pooled
-            };
-            empirical_quantile(set, u)
+                empirical_quantile(&self.pooled, u)
+            }
         } else {
             normal_quantile(u)
         };

@@ -180,3 +180,28 @@ fn the_rule_reports_its_calibration_and_false_stops() {
         "{d:#}"
     );
 }
+
+/// `min_cases`: with few completed curves the forecast acts at a trial's
+/// progress once that progress bin has `min_cases` backtest cases (10 by
+/// default); asking for 20 keeps it waiting (the linear bound alone
+/// judges, and it cannot stop a curve still climbing this fast).
+#[test]
+fn the_forecast_acts_once_the_progress_bin_has_min_cases_backtests() {
+    let trials = study(5, saturating, |i| 1.0 + (i % 10) as f64);
+    let worst: Vec<f64> = saturating(0)[..3].to_vec();
+    let me = with_cheap(running(5, "accuracy", &worst), &[("latency", 10.0)]);
+    let space = SearchSpace::default();
+    let objectives = acc_latency();
+    let mut all = trials.clone();
+    all.push(me.clone());
+    let v = view(&space, &objectives, &all);
+    let r = DominatedPruner::default()
+        .prune(&v, &me)
+        .expect("stopped by the forecast");
+    assert!(r.detail.contains("matters with probability"), "{r}");
+    let strict = DominatedPruner {
+        min_cases: 20,
+        ..Default::default()
+    };
+    assert_eq!(strict.prune(&v, &me), None);
+}
