@@ -41,6 +41,8 @@ use crate::problems::{self, MixedProblem};
 mod digits;
 mod synthetic;
 
+pub use synthetic::{arch, cells, ARCH_CHOICES, OPS};
+
 /// What kind of search a problem stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {

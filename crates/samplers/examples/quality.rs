@@ -23,6 +23,7 @@ use paretosearch_core::{
     Direction, Distribution, Objective, Objectives, Param, ParamValue, SearchSpace, Trial,
     TrialState,
 };
+use paretosearch_runner::suite::{self, arch, cells, ARCH_CHOICES, OPS};
 use paretosearch_samplers::StudyView;
 
 fn zdt_g(x: &[f64]) -> f64 {
@@ -45,22 +46,7 @@ fn evaluate(problem: &str, x: &[f64]) -> Vec<f64> {
             let s = (10.0 * std::f64::consts::PI * f1).sin();
             vec![f1, g * (1.0 - (f1 / g).sqrt() - (f1 / g) * s)]
         }
-        "dtlz2" | "dtlz2_5" | "dtlz2_8" => {
-            let m = dtlz2_objectives(problem);
-            let g: f64 = x[m - 1..].iter().map(|v| (v - 0.5).powi(2)).sum();
-            (0..m)
-                .map(|i| {
-                    let mut v = 1.0 + g;
-                    for xj in &x[..m - 1 - i] {
-                        v *= (xj * std::f64::consts::FRAC_PI_2).cos();
-                    }
-                    if i > 0 {
-                        v *= (x[m - 1 - i] * std::f64::consts::FRAC_PI_2).sin();
-                    }
-                    v
-                })
-                .collect()
-        }
+        "dtlz2" | "dtlz2_5" | "dtlz2_8" => suite::dtlz2(x, dtlz2_objectives(problem)),
         other => panic!("unknown problem {other}"),
     }
 }
@@ -72,62 +58,6 @@ fn dtlz2_objectives(problem: &str) -> usize {
         "dtlz2_8" => 8,
         _ => 3,
     }
-}
-
-/// Choices per parameter of `arch`.
-const ARCH_CHOICES: [usize; 8] = [3, 4, 5, 6, 3, 4, 5, 6];
-
-/// A number in `[0, 1)` from three small integers (an integer hash, so the
-/// Python side of `bench/compare_samplers.py` computes the same table).
-fn arch_hash(a: usize, b: usize, c: usize) -> f64 {
-    let mut h =
-        ((a as u64 * 73_856_093) ^ (b as u64 * 19_349_663) ^ (c as u64 * 83_492_791)) & 0xFFFF_FFFF;
-    h = (h * 2_654_435_761) & 0xFFFF_FFFF;
-    h ^= h >> 15;
-    h as f64 / 4_294_967_296.0
-}
-
-/// `arch` at choice indices `o`: eight choices of 3-6 options, each a level
-/// (accuracy and cost grow with it) plus hashed per-choice terms, and a
-/// bonus for some pairs of neighbouring choices; error, latency, size.
-fn arch(o: &[usize]) -> Vec<f64> {
-    let (mut score, mut latency, mut size) = (0.0, 0.0, 0.0);
-    for (k, &j) in o.iter().enumerate() {
-        let level = j as f64 / (ARCH_CHOICES[k] - 1) as f64;
-        score += 0.5 * level + 0.5 * arch_hash(k, j, 1);
-        latency += level + 0.3 * arch_hash(k, j, 2);
-        size += level * level;
-    }
-    for k in 0..7 {
-        if arch_hash(k, o[k], 10 + o[k + 1]) > 0.8 {
-            score += 0.6;
-        }
-    }
-    vec![(-score / 2.0).exp(), latency, size]
-}
-
-/// Operations of an edge of `cells`: accuracy contribution, latency, size.
-const OPS: [&str; 5] = ["none", "skip", "conv1", "conv3", "pool"];
-const OP_ACC: [f64; 5] = [0.0, 0.25, 0.55, 0.85, 0.35];
-const OP_LAT: [f64; 5] = [0.0, 0.05, 0.4, 1.2, 0.2];
-const OP_SIZE: [f64; 5] = [0.0, 0.0, 1.0, 3.0, 0.0];
-const EDGE_WEIGHT: [f64; 6] = [1.0, 0.8, 0.6, 1.0, 0.7, 0.5];
-
-/// `cells` at choice indices `o` (six edges).
-fn cells(o: &[usize]) -> Vec<f64> {
-    let mut score: f64 = (0..6).map(|e| EDGE_WEIGHT[e] * OP_ACC[o[e]]).sum();
-    score += 0.3 * (0..5).filter(|&e| o[e] == 3 && o[e + 1] == 1).count() as f64;
-    if o[0] == 0 && o[1] == 0 {
-        score -= 0.4;
-    }
-    if o[2] == 4 && o[5] == 2 {
-        score += 0.2;
-    }
-    let mut latency: f64 = o.iter().map(|&k| OP_LAT[k]).sum();
-    if o[3] == 3 && o[4] == 3 {
-        latency += 0.3;
-    }
-    vec![(-score).exp(), latency, o.iter().map(|&k| OP_SIZE[k]).sum()]
 }
 
 fn main() {

@@ -9,23 +9,8 @@ use paretosearch_core::spec::SamplerSpec;
 use paretosearch_core::{
     Direction, Distribution, Objective, Objectives, Param, Params, SearchSpace, Trial, TrialState,
 };
+use paretosearch_runner::suite::dtlz2;
 use paretosearch_samplers::StudyView;
-
-fn dtlz2(x: &[f64], m: usize) -> Vec<f64> {
-    let g: f64 = x[m - 1..].iter().map(|v| (v - 0.5).powi(2)).sum();
-    (0..m)
-        .map(|i| {
-            let mut v = 1.0 + g;
-            for xj in &x[..m - 1 - i] {
-                v *= (xj * std::f64::consts::FRAC_PI_2).cos();
-            }
-            if i > 0 {
-                v *= (x[m - 1 - i] * std::f64::consts::FRAC_PI_2).sin();
-            }
-            v
-        })
-        .collect()
-}
 
 /// Median over the trials after `skip` of each trial's distance from the
 /// origin minus 1 (0 on the front).

@@ -43,14 +43,15 @@ pub(super) enum Which {
 }
 
 /// Operations of an edge of `cells`: accuracy contribution, latency, size.
-const OPS: [&str; 5] = ["none", "skip", "conv1", "conv3", "pool"];
+/// The operations of an edge of `cells`.
+pub const OPS: [&str; 5] = ["none", "skip", "conv1", "conv3", "pool"];
 const OP_ACC: [f64; 5] = [0.0, 0.25, 0.55, 0.85, 0.35];
 const OP_LAT: [f64; 5] = [0.0, 0.05, 0.4, 1.2, 0.2];
 const OP_SIZE: [f64; 5] = [0.0, 0.0, 1.0, 3.0, 0.0];
 const EDGE_WEIGHT: [f64; 6] = [1.0, 0.8, 0.6, 1.0, 0.7, 0.5];
 
 /// Choices per parameter of `arch`.
-const ARCH_CHOICES: [usize; 8] = [3, 4, 5, 6, 3, 4, 5, 6];
+pub const ARCH_CHOICES: [usize; 8] = [3, 4, 5, 6, 3, 4, 5, 6];
 
 /// `cells` at choice indices `o` (six edges): error, latency, size.
 pub fn cells(o: &[usize]) -> Vec<f64> {
