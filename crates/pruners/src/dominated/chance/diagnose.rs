@@ -67,6 +67,7 @@ impl DominatedPruner {
                     "curves": cal.curves,
                     "backtest_cases": cal.cases,
                     "cases_per_progress_bin": cal.cases_per_bin(),
+                    "min_cases": self.min_cases,
                     "interval": crate::forecast::calibrate::LEVEL,
                     "coverage": cal.coverage,
                     "coverage_uncalibrated": cal.coverage_raw,
