@@ -83,6 +83,7 @@ mod normal;
 mod optimize;
 mod posterior;
 mod reference;
+mod rows;
 
 use paretosearch_core::{Direction, Objectives, SearchSpace, Trial, TrialState};
 use rand::Rng;
@@ -98,6 +99,7 @@ use model::{fit, FitData, Gp, Kernel};
 use optimize::{maximise, Settings};
 pub use posterior::{Estimate, Posterior};
 use reference::{near_front_reference, spread_reference, training_subset};
+use rows::Rows;
 
 /// Trial attribute holding the fitted hyperparameters.
 pub const ATTR: &str = "gp";
@@ -348,27 +350,13 @@ impl Sampler for GpSampler {
         let is_cat = enc.categorical_mask();
 
         // Rows of COMPLETE trials.
-        let mut x: Vec<f64> = Vec::new();
-        let mut ys: Vec<Vec<f64>> = Vec::new();
-        let mut feasible: Vec<bool> = Vec::new();
-        let mut violations: Vec<f64> = Vec::new();
-        for t in study
-            .trials
-            .iter()
-            .filter(|t| t.state == TrialState::Complete)
-        {
-            let Some(y) = t.minimised(objectives) else {
-                continue;
-            };
-            if y.iter().any(|v| !v.is_finite()) {
-                continue;
-            }
-            x.extend(enc.encode(space, &t.params));
-            ys.push(y);
-            let v = objectives.violation(&t.values);
-            violations.push(v);
-            feasible.push(v == 0.0);
-        }
+        let Rows {
+            mut x,
+            mut ys,
+            violations,
+            ..
+        } = Rows::of(study, space, &enc);
+        let mut feasible: Vec<bool> = violations.iter().map(|v| *v == 0.0).collect();
         if ys.len() > self.options.max_train.max(1) {
             let keep = training_subset(&ys, &violations, self.options.max_train.max(1));
             x = keep

@@ -16,10 +16,11 @@
 //! training cap): only the questions asked of it differ.
 
 use paretosearch_core::pareto::pareto_front;
-use paretosearch_core::{Direction, TrialState};
+use paretosearch_core::Direction;
 
 use super::encode::Encoding;
 use super::reference::training_subset;
+use super::rows::Rows;
 use super::{GpSampler, Target};
 use crate::StudyView;
 
@@ -61,26 +62,12 @@ impl GpSampler {
         }
         let enc = Encoding::new(space);
         let is_cat = enc.categorical_mask();
-        let mut numbers = Vec::new();
-        let mut x = Vec::new();
-        let mut ys: Vec<Vec<f64>> = Vec::new();
-        let mut violations = Vec::new();
-        for t in study
-            .trials
-            .iter()
-            .filter(|t| t.state == TrialState::Complete)
-        {
-            let Some(y) = t.minimised(objectives) else {
-                continue;
-            };
-            if y.iter().any(|v| !v.is_finite()) {
-                continue;
-            }
-            numbers.push(t.number);
-            x.extend(enc.encode(space, &t.params));
-            ys.push(y);
-            violations.push(objectives.violation(&t.values));
-        }
+        let Rows {
+            numbers,
+            x,
+            ys,
+            violations,
+        } = Rows::of(study, space, &enc);
         if ys.len() < 2 {
             return None;
         }
@@ -160,7 +147,7 @@ impl GpSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paretosearch_core::{Objective, Objectives, ParamValue, SearchSpace, Trial};
+    use paretosearch_core::{Objective, Objectives, ParamValue, SearchSpace, Trial, TrialState};
     use rand::SeedableRng;
     use rand_distr::{Distribution as _, Normal};
 
