@@ -205,3 +205,26 @@ fn the_forecast_acts_once_the_progress_bin_has_min_cases_backtests() {
     };
     assert_eq!(strict.prune(&v, &me), None);
 }
+
+/// `min_gain`: a trial forecast to end 0.01 above the best completed
+/// accuracy, at the slowest latency, is not dominated (the default keeps
+/// it) but could add only a sliver of the front's hypervolume, so with
+/// `min_gain = 0.05` it stops.
+#[test]
+fn min_gain_stops_a_trial_that_can_add_only_a_sliver() {
+    let trials = study(40, saturating, |i| 1.0 + (i % 10) as f64);
+    let hair: Vec<f64> = saturating(9)[..8].iter().map(|v| v + 0.01).collect();
+    let me = with_cheap(running(40, "accuracy", &hair), &[("latency", 10.0)]);
+    let space = SearchSpace::default();
+    let objectives = acc_latency();
+    let mut all = trials.clone();
+    all.push(me.clone());
+    let v = view(&space, &objectives, &all);
+    assert_eq!(DominatedPruner::default().prune(&v, &me), None);
+    let picky = DominatedPruner {
+        min_gain: 0.05,
+        ..Default::default()
+    };
+    let r = picky.prune(&v, &me).expect("stopped: its gain is a sliver");
+    assert!(r.detail.contains("matters with probability"), "{r}");
+}
