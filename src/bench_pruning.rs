@@ -9,7 +9,9 @@
 //! `scripts/record-curves.py` from a study or by `scripts/lcdb-curves.py`
 //! from the curves the `lcdb` package ships). Each arm is a `[pruner]`
 //! table written `kind` or `kind:key=value,key=value` (`dominated`,
-//! `dominated:stop_below=0.1`, `mo-asha:eta=4`). Seeds shuffle the order of
+//! `dominated:stop_below=0.1`, `mo-asha:eta=4`); the arm `clairvoyant`
+//! (`clairvoyant:warmup_steps=N,min_gain=G`) knows every final value and
+//! gives the ceiling. Seeds shuffle the order of
 //! the trials (a random sampler's order). Rows print medians over seeds
 //! and, in brackets, the worst seed.
 
@@ -19,15 +21,22 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use paretosearch_core::spec::PrunerSpec;
 use paretosearch_core::SearchSpace;
+use paretosearch_pruners::replay::clairvoyant::Clairvoyant;
 use paretosearch_pruners::replay::{self, synthetic, Outcome, Workload};
 use serde_json::json;
 
 use crate::cli::BenchPruningArgs;
 use crate::BadInput;
 
-/// Default arms: the defaults of `dominated` and `mo-asha`, and the
-/// previous default of `dominated` (the linear bound alone).
-const DEFAULT_ARMS: [&str; 3] = ["dominated", "dominated:extrapolate=linear", "mo-asha"];
+/// Default arms: the defaults of `dominated` and `mo-asha`, the previous
+/// default of `dominated` (the linear bound alone), and the clairvoyant
+/// ceiling that no rule stopping only trials that end dominated can pass.
+const DEFAULT_ARMS: [&str; 4] = [
+    "dominated",
+    "dominated:extrapolate=linear",
+    "mo-asha",
+    "clairvoyant",
+];
 
 /// Run the benchmark.
 pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
@@ -80,17 +89,24 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
             }
             let mut outs: Vec<(Outcome, f64)> = Vec::new();
             for seed in 0..args.seeds {
-                // A fresh pruner per seed: nothing cached carries over.
-                let pruning = paretosearch_pruners::build(
-                    Some(&spec),
-                    &SearchSpace::default(),
-                    &w.objectives,
-                )
-                .map_err(|e| BadInput(format!("--arm {arm}: {e}")))?;
-                let pruner = pruning
-                    .early
-                    .ok_or_else(|| BadInput(format!("--arm {arm}: no early-stopping rule")))?;
                 let order = replay::shuffled(w.trials.len(), seed);
+                // A fresh pruner per seed: nothing cached carries over.
+                let pruner: Box<dyn paretosearch_pruners::Pruner> = if spec.kind == "clairvoyant" {
+                    Box::new(
+                        clairvoyant(&spec, w, &order)
+                            .map_err(|e| BadInput(format!("--arm {arm}: {e}")))?,
+                    )
+                } else {
+                    let pruning = paretosearch_pruners::build(
+                        Some(&spec),
+                        &SearchSpace::default(),
+                        &w.objectives,
+                    )
+                    .map_err(|e| BadInput(format!("--arm {arm}: {e}")))?;
+                    pruning
+                        .early
+                        .ok_or_else(|| BadInput(format!("--arm {arm}: no early-stopping rule")))?
+                };
                 let t = Instant::now();
                 let out = replay::replay(pruner.as_ref(), w, &order, seed);
                 let us = t.elapsed().as_secs_f64() * 1e6 / out.decisions.max(1) as f64;
@@ -140,6 +156,28 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
         println!("{}", json!({ "rows": rows }));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `clairvoyant` arm (the ceiling of any causal rule, see
+/// `paretosearch_pruners::replay::clairvoyant`): `warmup_steps` (default
+/// `dominated`'s) and `min_gain` (default 0).
+fn clairvoyant(spec: &PrunerSpec, w: &Workload, order: &[usize]) -> Result<Clairvoyant, String> {
+    let d = paretosearch_pruners::DominatedPruner::default();
+    let mut warmup = d.warmup_steps as usize;
+    let mut min_gain = 0.0;
+    for (k, v) in &spec.options {
+        match (k.as_str(), v) {
+            ("warmup_steps", toml::Value::Integer(n)) if *n >= 1 => warmup = *n as usize,
+            ("min_gain", toml::Value::Float(g)) if (0.0..0.5).contains(g) => min_gain = *g,
+            ("min_gain", toml::Value::Integer(0)) => min_gain = 0.0,
+            _ => {
+                return Err(format!(
+                    "`{k} = {v}`: the clairvoyant arm takes warmup_steps (an integer >= 1) and min_gain (in [0, 0.5))"
+                ))
+            }
+        }
+    }
+    Ok(Clairvoyant::new(w, order, warmup, min_gain))
 }
 
 /// `kind` or `kind:key=value,...` as a `[pruner]` table.

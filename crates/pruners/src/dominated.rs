@@ -72,7 +72,7 @@ use paretosearch_core::{Direction, Objective, Trial, TrialState};
 use super::{bad, cheap_values, feasible_complete, minimised, option, series, Pruner, PrunerError};
 
 mod chance;
-mod gain;
+pub(crate) mod gain;
 
 /// The default `stop_below`: chosen on the replayed learning-curve
 /// benchmark (see the README's Pruning section).

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Pruner, CHEAP_ATTR};
 
+pub mod clairvoyant;
 pub mod synthetic;
 
 /// A study recorded without pruning.

@@ -25,7 +25,7 @@ const MAX_OBJECTIVES: usize = 4;
 const REFERENCE: f64 = 1.1;
 
 /// The front, normalised, and its hypervolume: what a draw is judged by.
-pub(super) struct Gain {
+pub(crate) struct Gain {
     front: Vec<Vec<f64>>,
     normalised: Vec<Vec<f64>>,
     ideal: Vec<f64>,
@@ -36,7 +36,7 @@ pub(super) struct Gain {
 
 impl Gain {
     /// The judge for `front` (minimised, non-dominated) at `min_gain`.
-    pub(super) fn new(front: Vec<Vec<f64>>, min_gain: f64) -> Gain {
+    pub(crate) fn new(front: Vec<Vec<f64>>, min_gain: f64) -> Gain {
         let d = front.first().map_or(0, Vec::len);
         let ideal: Vec<f64> = (0..d)
             .map(|i| front.iter().map(|p| p[i]).fold(f64::INFINITY, f64::min))
@@ -78,7 +78,7 @@ impl Gain {
     }
 
     /// Whether the (minimised) final point `p` matters.
-    pub(super) fn matters(&self, p: &[f64]) -> bool {
+    pub(crate) fn matters(&self, p: &[f64]) -> bool {
         if self.front.iter().any(|r| dominates(r, p)) {
             return false;
         }
