@@ -3,14 +3,8 @@
 
 mod common;
 
-use std::process::Command;
-
 fn bench(args: &[&str]) -> (String, String, bool) {
-    let out = Command::new(common::bin())
-        .arg("bench-pruning")
-        .args(args)
-        .output()
-        .expect("the binary runs");
+    let out = common::ps(&[&["bench-pruning"], args].concat());
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -230,7 +230,9 @@ mod tests {
     use super::*;
     use crate::testkit::{acc_latency, reports};
 
-    fn workload(curves: &[(&[f64], f64)]) -> Workload {
+    /// A workload of `(accuracy curve, latency)` trials (also used by
+    /// the clairvoyant's tests).
+    pub(super) fn workload(curves: &[(&[f64], f64)]) -> Workload {
         Workload {
             name: "w".into(),
             objectives: acc_latency(),

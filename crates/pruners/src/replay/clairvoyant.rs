@@ -85,37 +85,19 @@ impl Pruner for Clairvoyant {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{replay, Recorded};
+    use super::super::{replay, tests::workload};
     use super::*;
-    use crate::testkit::{acc_latency, reports};
 
     /// Three 4-step trials: the third ends dominated by the first, so the
     /// clairvoyant stops it after its second report (2 of 12 epochs); the
     /// second is on the front and runs on; nothing of the front is lost.
     #[test]
     fn stops_exactly_the_trials_that_end_dominated_by_earlier_ones() {
-        let w = Workload {
-            name: "w".into(),
-            objectives: acc_latency(),
-            trials: [
-                (&[0.5, 0.6, 0.7, 0.8][..], 2.0),
-                (&[0.5, 0.6, 0.7, 0.9][..], 3.0),
-                (&[0.6, 0.7, 0.7, 0.7][..], 4.0),
-            ]
-            .iter()
-            .map(|(c, latency)| Recorded {
-                reports: reports("accuracy", c),
-                values: [
-                    ("accuracy".to_string(), *c.last().unwrap()),
-                    ("latency".to_string(), *latency),
-                ]
-                .into(),
-                cheap: [("latency".to_string(), *latency)].into(),
-                seconds_per_step: 1.0,
-                profile_seconds: 0.0,
-            })
-            .collect(),
-        };
+        let w = workload(&[
+            (&[0.5, 0.6, 0.7, 0.8], 2.0),
+            (&[0.5, 0.6, 0.7, 0.9], 3.0),
+            (&[0.6, 0.7, 0.7, 0.7], 4.0),
+        ]);
         let order = [0, 1, 2];
         let out = replay(&Clairvoyant::new(&w, &order, 2, 0.0), &w, &order, 0);
         assert_eq!((out.stopped, out.false_stops), (1, 0));
