@@ -257,7 +257,10 @@ pub struct BenchPruningArgs {
     #[arg(long, value_name = "KIND")]
     pub synthetic: Vec<String>,
     /// A pruner `kind` or `kind:key=value,...` (repeatable; default:
-    /// dominated, dominated:extrapolate=linear, mo-asha).
+    /// dominated, dominated:extrapolate=linear, mo-asha, clairvoyant). The
+    /// arm `clairvoyant[:warmup_steps=N,min_gain=G]` knows every final value
+    /// and stops at the warm-up each trial that will not matter: the
+    /// ceiling of any rule that judges against the trials finished so far.
     #[arg(long = "arm", value_name = "SPEC")]
     pub arms: Vec<String>,
     /// Seeds (orders of the trials) per workload and arm.
