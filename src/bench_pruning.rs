@@ -93,7 +93,7 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
                 // A fresh pruner per seed: nothing cached carries over.
                 let pruner: Box<dyn paretosearch_pruners::Pruner> = if spec.kind == "clairvoyant" {
                     Box::new(
-                        clairvoyant(&spec, w, &order)
+                        Clairvoyant::from_options(&spec.options, w, &order)
                             .map_err(|e| BadInput(format!("--arm {arm}: {e}")))?,
                     )
                 } else {
@@ -156,28 +156,6 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
         println!("{}", json!({ "rows": rows }));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The `clairvoyant` arm (the ceiling of any causal rule, see
-/// `paretosearch_pruners::replay::clairvoyant`): `warmup_steps` (default
-/// `dominated`'s) and `min_gain` (default 0).
-fn clairvoyant(spec: &PrunerSpec, w: &Workload, order: &[usize]) -> Result<Clairvoyant, String> {
-    let d = paretosearch_pruners::DominatedPruner::default();
-    let mut warmup = d.warmup_steps as usize;
-    let mut min_gain = 0.0;
-    for (k, v) in &spec.options {
-        match (k.as_str(), v) {
-            ("warmup_steps", toml::Value::Integer(n)) if *n >= 1 => warmup = *n as usize,
-            ("min_gain", toml::Value::Float(g)) if (0.0..0.5).contains(g) => min_gain = *g,
-            ("min_gain", toml::Value::Integer(0)) => min_gain = 0.0,
-            _ => {
-                return Err(format!(
-                    "`{k} = {v}`: the clairvoyant arm takes warmup_steps (an integer >= 1) and min_gain (in [0, 0.5))"
-                ))
-            }
-        }
-    }
-    Ok(Clairvoyant::new(w, order, warmup, min_gain))
 }
 
 /// `kind` or `kind:key=value,...` as a `[pruner]` table.

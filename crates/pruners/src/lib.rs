@@ -288,6 +288,18 @@ pub(crate) fn feasible_complete(
         .collect()
 }
 
+/// The minimised points of [`feasible_complete`], without their numbers.
+pub(crate) fn feasible_points(
+    trials: &[Trial],
+    objectives: &Objectives,
+    except: Option<u64>,
+) -> Vec<Vec<f64>> {
+    feasible_complete(trials, objectives, except)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
+}
+
 /// `v` in minimised form.
 pub(crate) fn minimised(direction: Direction, v: f64) -> f64 {
     match direction {
@@ -372,7 +384,7 @@ pub(crate) fn option<T: DeserializeOwned>(
     }
 }
 
-fn reject_unknown(options: &toml::Table, known: &[&str]) -> Result<(), PrunerError> {
+pub(crate) fn reject_unknown(options: &toml::Table, known: &[&str]) -> Result<(), PrunerError> {
     for k in options.keys() {
         if !known.contains(&k.as_str()) {
             return Err(bad(

@@ -24,7 +24,6 @@
 
 use std::sync::Arc;
 
-use paretosearch_core::pareto::dominates;
 use paretosearch_core::{Direction, Objectives, PruneReason, PruneRule, Trial, TrialState};
 use serde_json::{json, Map, Value};
 
@@ -230,7 +229,7 @@ impl DominatedPruner {
         refs: &[Vec<f64>],
         seed: u64,
     ) -> f64 {
-        let gain = Gain::new(front_of(refs), self.min_gain);
+        let gain = Gain::new(refs, self.min_gain);
         let mut rng = crate::forecast::rng(seed);
         let levels: Vec<Vec<usize>> = finals
             .iter()
@@ -276,14 +275,6 @@ impl Judgement {
             .with_forecast(self.forecast)
         })
     }
-}
-
-/// The non-dominated subset of `refs` (what domination is checked against).
-fn front_of(refs: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    refs.iter()
-        .filter(|a| !refs.iter().any(|b| dominates(b, a)))
-        .cloned()
-        .collect()
 }
 
 mod diagnose;

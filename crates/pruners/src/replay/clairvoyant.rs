@@ -12,12 +12,11 @@
 //! When even this row saves less than a target, the target cannot be met
 //! on that workload by stopping only trials that will not matter.
 
-use paretosearch_core::pareto::dominates;
 use paretosearch_core::{PruneReason, PruneRule, StudyView, Trial};
 
 use super::Workload;
 use crate::dominated::gain::Gain;
-use crate::{feasible_complete, Pruner};
+use crate::{bad, feasible_points, option, reject_unknown, DominatedPruner, Pruner, PrunerError};
 
 /// A pruner that knows the final values of a replay's trials.
 #[derive(Clone, Debug)]
@@ -48,6 +47,33 @@ impl Clairvoyant {
             min_gain,
         }
     }
+
+    /// Option keys: `warmup_steps` (default `dominated`'s) and `min_gain`
+    /// (default 0).
+    pub const OPTIONS: &'static [&'static str] = &["warmup_steps", "min_gain"];
+
+    /// The clairvoyant stopper for `w` replayed in `order`, from a
+    /// `[pruner]`-like table of [`Self::OPTIONS`].
+    pub fn from_options(
+        o: &toml::Table,
+        w: &Workload,
+        order: &[usize],
+    ) -> Result<Self, PrunerError> {
+        reject_unknown(o, Self::OPTIONS)?;
+        let warmup = match option::<u64>(o, "warmup_steps")? {
+            Some(0) => return Err(bad("warmup_steps", "must be at least 1")),
+            Some(n) => n as usize,
+            None => DominatedPruner::default().warmup_steps as usize,
+        };
+        let min_gain = option::<f64>(o, "min_gain")?.unwrap_or(0.0);
+        if !(0.0..0.5).contains(&min_gain) {
+            return Err(bad(
+                "min_gain",
+                format!("must be a share of the front's hypervolume in [0, 0.5), not {min_gain}"),
+            ));
+        }
+        Ok(Clairvoyant::new(w, order, warmup, min_gain))
+    }
 }
 
 impl Pruner for Clairvoyant {
@@ -59,25 +85,14 @@ impl Pruner for Clairvoyant {
         if trial.intermediate.len() != self.warmup_steps {
             return None;
         }
-        let refs: Vec<Vec<f64>> =
-            feasible_complete(study.trials, study.objectives, Some(trial.number))
-                .into_iter()
-                .map(|(_, p)| p)
-                .collect();
+        let refs = feasible_points(study.trials, study.objectives, Some(trial.number));
         if refs.is_empty() {
             return None;
         }
         let stop = match self.finals.get(trial.number as usize)? {
             // An infeasible final point never enters the front.
             None => true,
-            Some(p) => {
-                let front: Vec<Vec<f64>> = refs
-                    .iter()
-                    .filter(|a| !refs.iter().any(|b| dominates(b, a)))
-                    .cloned()
-                    .collect();
-                !Gain::new(front, self.min_gain).matters(p)
-            }
+            Some(p) => !Gain::new(&refs, self.min_gain).matters(p),
         };
         stop.then(|| PruneReason::new(PruneRule::Dominated, "will not matter (clairvoyant)"))
     }

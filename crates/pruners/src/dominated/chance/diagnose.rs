@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::super::DominatedPruner;
 use super::{curves, NotYet};
 use crate::forecast::{model_names, BINS};
-use crate::{cheap_values, feasible_complete};
+use crate::{cheap_values, feasible_points};
 
 /// Completed trials replayed for the false-stop estimate at most.
 const BACKTESTED: usize = 100;
@@ -108,11 +108,7 @@ impl DominatedPruner {
         done.truncate(BACKTESTED);
         let (mut judged, mut stopped, mut mattered, mut wrong) = (0, 0, 0, 0);
         for t in done {
-            let refs: Vec<Vec<f64>> =
-                feasible_complete(study.trials, study.objectives, Some(t.number))
-                    .into_iter()
-                    .map(|(_, r)| r)
-                    .collect();
+            let refs = feasible_points(study.trials, study.objectives, Some(t.number));
             if refs.is_empty() {
                 continue;
             }

@@ -22,11 +22,20 @@ fn study(n: u64, curve: impl Fn(u64) -> Vec<f64>, latency: impl Fn(u64) -> f64) 
 }
 
 fn judge(trials: &[Trial], me: &Trial) -> Option<paretosearch_core::PruneReason> {
+    judge_with(&DominatedPruner::default(), trials, me)
+}
+
+/// `pruner`'s verdict on the running `me` after the completed `trials`.
+fn judge_with(
+    pruner: &DominatedPruner,
+    trials: &[Trial],
+    me: &Trial,
+) -> Option<paretosearch_core::PruneReason> {
     let space = SearchSpace::default();
     let objectives = acc_latency();
     let mut all = trials.to_vec();
     all.push(me.clone());
-    DominatedPruner::default().prune(&view(&space, &objectives, &all), me)
+    pruner.prune(&view(&space, &objectives, &all), me)
 }
 
 /// A small deterministic jitter in [-1, 1].
@@ -127,12 +136,8 @@ fn a_late_schedule_drop_keeps_a_trial_when_peers_dropped_the_same_way() {
         extrapolate: super::super::Extrapolation::Linear,
         ..DominatedPruner::default()
     };
-    let space = SearchSpace::default();
-    let objectives = acc_latency();
-    let mut all = trials.clone();
-    all.push(me.clone());
     assert!(
-        bound.prune(&view(&space, &objectives, &all), &me).is_some(),
+        judge_with(&bound, &trials, &me).is_some(),
         "the bound rule keeps it too: the test shows nothing"
     );
 }
@@ -190,20 +195,13 @@ fn the_forecast_acts_once_the_progress_bin_has_min_cases_backtests() {
     let trials = study(5, saturating, |i| 1.0 + (i % 10) as f64);
     let worst: Vec<f64> = saturating(0)[..3].to_vec();
     let me = with_cheap(running(5, "accuracy", &worst), &[("latency", 10.0)]);
-    let space = SearchSpace::default();
-    let objectives = acc_latency();
-    let mut all = trials.clone();
-    all.push(me.clone());
-    let v = view(&space, &objectives, &all);
-    let r = DominatedPruner::default()
-        .prune(&v, &me)
-        .expect("stopped by the forecast");
+    let r = judge(&trials, &me).expect("stopped by the forecast");
     assert!(r.detail.contains("matters with probability"), "{r}");
     let strict = DominatedPruner {
         min_cases: 20,
         ..Default::default()
     };
-    assert_eq!(strict.prune(&v, &me), None);
+    assert_eq!(judge_with(&strict, &trials, &me), None);
 }
 
 /// `min_gain`: a trial forecast to end 0.01 above the best completed
@@ -215,16 +213,11 @@ fn min_gain_stops_a_trial_that_can_add_only_a_sliver() {
     let trials = study(40, saturating, |i| 1.0 + (i % 10) as f64);
     let hair: Vec<f64> = saturating(9)[..8].iter().map(|v| v + 0.01).collect();
     let me = with_cheap(running(40, "accuracy", &hair), &[("latency", 10.0)]);
-    let space = SearchSpace::default();
-    let objectives = acc_latency();
-    let mut all = trials.clone();
-    all.push(me.clone());
-    let v = view(&space, &objectives, &all);
-    assert_eq!(DominatedPruner::default().prune(&v, &me), None);
+    assert_eq!(judge(&trials, &me), None);
     let picky = DominatedPruner {
         min_gain: 0.05,
         ..Default::default()
     };
-    let r = picky.prune(&v, &me).expect("stopped: its gain is a sliver");
+    let r = judge_with(&picky, &trials, &me).expect("stopped: its gain is a sliver");
     assert!(r.detail.contains("matters with probability"), "{r}");
 }
