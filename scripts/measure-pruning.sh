@@ -18,6 +18,8 @@
 #                      the study's options with extrapolate = "saturating" / "none"
 #   partial-order      kind = "none", partial_order = true (and its margin)
 #   both               early stopping and partial-order pruning
+#   mo-asha            kind = "mo-asha" with its defaults, max_resource = the
+#                      [runner]'s epochs
 #   ARM+key=value      an arm with one more option, e.g. dominated+z=1.0,
 #                      dominated-default+extrapolate=peers (bare words are strings)
 # Default arms: quickstart-pruned: none, dominated, dominated-default, and the
@@ -99,6 +101,11 @@ def pruner_base(text, arm):
         return "\n".join(['[pruner]', 'kind = "none"', 'partial_order = true'] + po) + "\n"
     if arm == "both":
         return "\n".join(['[pruner]', 'kind = "dominated"', 'partial_order = true'] + early + po) + "\n"
+    if arm == "mo-asha":
+        epochs = re.search(r"(?ms)^\[runner\]\n.*?^epochs = (\d+)", text)
+        if not epochs:
+            sys.exit("the mo-asha arm needs the study's [runner] epochs (its max_resource)")
+        return f'[pruner]\nkind = "mo-asha"\nmax_resource = {epochs.group(1)}\n'
     sys.exit(f"unknown arm {arm}")
 
 def arm_file(study, arm, seed):

@@ -9,7 +9,7 @@
 //! `scripts/record-curves.py` from a study or by `scripts/lcdb-curves.py`
 //! from the curves the `lcdb` package ships). Each arm is a `[pruner]`
 //! table written `kind` or `kind:key=value,key=value` (`dominated`,
-//! `dominated:stop_below=0.1`, `mo-asha:eta=4`); the arm `clairvoyant`
+//! `dominated:stop_below=0.1`, `mo-asha:front_cap=0.6`); the arm `clairvoyant`
 //! (`clairvoyant:warmup_steps=N,min_gain=G`) knows every final value and
 //! gives the ceiling. Seeds shuffle the order of
 //! the trials (a random sampler's order). Rows print medians over seeds

@@ -160,6 +160,13 @@ async fn mo_asha_stops_some_trials_and_keeps_the_best() {
         sigma: 0.0,
         crossing: false,
     };
+    let full = run(family(), 30, "kind = \"none\"").await;
+    assert_eq!(epochs(&full), 30 * 9);
+    let points = complete_points(&full);
+    let front = pareto_front(&points);
+    // The defaults: at least 40 % of the epochs saved at 97 % of the
+    // hypervolume (the bar of the defaults, README "Pruning"), on the same
+    // configurations as the unpruned run.
     let pruned = run(family(), 30, MO_ASHA).await;
     let stopped: Vec<&Trial> = pruned
         .iter()
@@ -172,24 +179,25 @@ async fn mo_asha_stops_some_trials_and_keeps_the_best() {
         assert!(t.intermediate.len() < 9);
     }
     assert!(
-        epochs(&pruned) * 10 < 30 * 9 * 8,
+        epochs(&pruned) * 10 <= 30 * 9 * 6,
         "{} epochs",
         epochs(&pruned)
     );
-    // The same configurations unpruned: the front found is nearly the same.
-    let full = run(family(), 30, "kind = \"none\"").await;
-    assert_eq!(epochs(&full), 30 * 9);
     let same = |a: &Trial, b: &Trial| a.params == b.params;
     assert!(pruned.iter().zip(&full).all(|(a, b)| same(a, b)));
     let hv = hypervolumes(&[complete_points(&pruned), complete_points(&full)]);
-    assert!(hv[0] >= 0.99 * hv[1], "{hv:?}");
-    // Every configuration on the unpruned front was trained to the end
-    // (every unpruned trial is COMPLETE: point i is trial i).
-    let points = complete_points(&full);
-    let front = pareto_front(&points);
+    assert!(hv[0] >= 0.97 * hv[1], "{hv:?}");
+    // With the front uncapped, every configuration on the unpruned front is
+    // trained to the end (every unpruned trial is COMPLETE: point i is
+    // trial i): these curves keep their order at every epoch, so a trial
+    // on the final front is on its rung's front. The default cap (40 % of
+    // a rung) trades that guarantee for the epochs of 3-objective rungs,
+    // where most of a small rung is non-dominated.
+    let uncapped = run(family(), 30, &format!("{MO_ASHA}\nfront_cap = 1.0")).await;
+    assert!(epochs(&uncapped) < epochs(&full));
     let kept = front
         .iter()
-        .filter(|&&i| pruned[i].state == TrialState::Complete)
+        .filter(|&&i| uncapped[i].state == TrialState::Complete)
         .count();
     assert_eq!(kept, front.len(), "{kept} of {} kept", front.len());
 }
@@ -206,13 +214,10 @@ async fn mo_asha_stops_some_trials_and_keeps_the_best() {
 async fn measure_mo_asha() {
     let trials = 60u64;
     let arms = [
+        ("mo-asha, defaults", "kind = \"mo-asha\"\nmax_resource = 27"),
         (
-            "mo-asha, brackets: all (4)",
-            "kind = \"mo-asha\"\nmax_resource = 27",
-        ),
-        (
-            "mo-asha, brackets = 1",
-            "kind = \"mo-asha\"\nmax_resource = 27\nbrackets = 1",
+            "mo-asha, Hyperband's brackets (3)",
+            "kind = \"mo-asha\"\nmax_resource = 27\nbrackets = 3",
         ),
         ("dominated, defaults", "kind = \"dominated\""),
     ];

@@ -5,9 +5,11 @@
 //! A bracket with minimum resource `r` has **rungs** at steps `r`, `r·η`,
 //! `r·η²` ... below `max_resource` (η = `reduction_factor`, default 3).
 //! Bracket `b` (0-based) uses `r = min_resource · η^b`, so bracket 0 is the
-//! most aggressive and the last one hardly prunes. The default number of
-//! brackets is `floor(log_η(max_resource / min_resource)) + 1`, as in
-//! Hyperband (Li et al. 2018); one bracket is plain successive halving.
+//! most aggressive and the last one hardly prunes. `hyperband`'s default
+//! number of brackets is `floor(log_η(max_resource / min_resource)) + 1`,
+//! as in Hyperband (Li et al. 2018); one bracket is plain successive
+//! halving, `mo-asha`'s default, whose first rung also scales with the
+//! training ([`Defaults`], [`scaled_min_resource`]).
 //!
 //! Trials are assigned to brackets **by trial number**, deterministically and
 //! without state: the numbers cycle through a pattern in which bracket `b`
@@ -36,6 +38,37 @@ pub struct Brackets {
     pub count: u32,
 }
 
+/// What [`Brackets::from_options_with`] assumes for the options a
+/// `[pruner]` table leaves out (`max_resource` has no default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Defaults {
+    /// η.
+    pub reduction_factor: u64,
+    /// `min_resource` from `max_resource` ([`scaled_min_resource`]), else 1.
+    pub scaled_min_resource: bool,
+    /// Every bracket Hyperband would run, else one (successive halving).
+    pub all_brackets: bool,
+}
+
+impl Defaults {
+    /// `hyperband`'s: η = 3, `min_resource = 1`, all brackets (Li et al. 2018).
+    pub const HYPERBAND: Defaults = Defaults {
+        reduction_factor: 3,
+        scaled_min_resource: false,
+        all_brackets: true,
+    };
+}
+
+/// The first rung when the table names none: a `1/η²` of the training
+/// (`max_resource / η²`, rounded), so that whatever the length of the
+/// training the rungs fall at the same fractions of it, but never before
+/// step 2 (one report says nothing about the slope of a curve) and always
+/// below `max_resource`.
+pub fn scaled_min_resource(max_resource: u64, eta: u64) -> u64 {
+    let r = (max_resource as f64 / (eta * eta) as f64).round() as u64;
+    r.max(2).min(max_resource.saturating_sub(1)).max(1)
+}
+
 impl Brackets {
     /// The option keys read by [`Brackets::from_options`].
     pub const OPTIONS: &'static [&'static str] = &[
@@ -47,17 +80,18 @@ impl Brackets {
 
     /// Read `min_resource` (default 1), `max_resource` (required),
     /// `reduction_factor` (default 3) and `brackets` (default: all) from the
-    /// `[pruner]` table of a `kind` pruner.
+    /// `[pruner]` table of a `kind` pruner: [`Defaults::HYPERBAND`].
     pub fn from_options(o: &toml::Table, kind: &str) -> Result<Self, PrunerError> {
-        Self::from_options_with(o, kind, 3)
+        Self::from_options_with(o, kind, Defaults::HYPERBAND)
     }
 
-    /// [`Brackets::from_options`] with `reduction_factor` defaulting to `eta`.
-    pub fn from_options_with(o: &toml::Table, kind: &str, eta: u64) -> Result<Self, PrunerError> {
-        let min_resource = option::<u64>(o, "min_resource")?.unwrap_or(1);
-        if min_resource == 0 {
-            return Err(bad("min_resource", "must be at least 1"));
-        }
+    /// [`Brackets::from_options`] with other defaults for the options a
+    /// table leaves out.
+    pub fn from_options_with(
+        o: &toml::Table,
+        kind: &str,
+        defaults: Defaults,
+    ) -> Result<Self, PrunerError> {
         let max_resource = option::<u64>(o, "max_resource")?.ok_or_else(|| {
             bad(
                 "max_resource",
@@ -66,15 +100,21 @@ impl Brackets {
                 ),
             )
         })?;
+        let eta = option::<u64>(o, "reduction_factor")?.unwrap_or(defaults.reduction_factor);
+        if eta < 2 {
+            return Err(bad("reduction_factor", "must be at least 2"));
+        }
+        let min_resource = match option::<u64>(o, "min_resource")? {
+            Some(0) => return Err(bad("min_resource", "must be at least 1")),
+            Some(r) => r,
+            None if defaults.scaled_min_resource => scaled_min_resource(max_resource, eta),
+            None => 1,
+        };
         if max_resource <= min_resource {
             return Err(bad(
                 "max_resource",
                 format!("must be greater than min_resource ({min_resource})"),
             ));
-        }
-        let eta = option::<u64>(o, "reduction_factor")?.unwrap_or(eta);
-        if eta < 2 {
-            return Err(bad("reduction_factor", "must be at least 2"));
         }
         let mut most = 1u32;
         let mut r = min_resource;
@@ -82,7 +122,8 @@ impl Brackets {
             r *= eta;
             most += 1;
         }
-        let count = option::<u32>(o, "brackets")?.unwrap_or(most);
+        let default_count = if defaults.all_brackets { most } else { 1 };
+        let count = option::<u32>(o, "brackets")?.unwrap_or(default_count);
         if count == 0 || count > most {
             return Err(bad(
                 "brackets",

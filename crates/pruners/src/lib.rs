@@ -88,7 +88,7 @@ mod mo_asha;
 pub mod partial_order;
 pub mod replay;
 
-pub use brackets::Brackets;
+pub use brackets::{scaled_min_resource, Brackets, Defaults as BracketDefaults};
 pub use dominated::DominatedPruner;
 pub use hyperband::HyperbandPruner;
 pub use median::MedianPruner;

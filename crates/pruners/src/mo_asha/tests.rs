@@ -14,12 +14,15 @@ fn minimize(names: &[&str]) -> Objectives {
     )
 }
 
-/// The plain rule (η = 3, no front kept beyond the top 1/η) unless
-/// `options` say otherwise: what the hand-computed rungs below check.
+/// The plain rule (η = 3, first rung at step 1, 3 trials needed at a
+/// rung, no front kept beyond the top 1/η) unless `options` say otherwise:
+/// what the hand-computed rungs below check.
 fn pruner(options: &str) -> MoAshaPruner {
     let mut t = table(options);
     t.entry("reduction_factor")
         .or_insert(toml::Value::Integer(3));
+    t.entry("min_resource").or_insert(toml::Value::Integer(1));
+    t.entry("min_trials").or_insert(toml::Value::Integer(3));
     t.entry("keep_front").or_insert(toml::Value::Boolean(false));
     MoAshaPruner::from_options(&t, &Objectives::default()).unwrap()
 }
@@ -178,7 +181,7 @@ fn only_reports_that_cross_a_rung_are_judged() {
 
 #[test]
 fn brackets_are_hyperbands() {
-    let options = "max_resource = 27\nreduction_factor = 3";
+    let options = "max_resource = 27\nreduction_factor = 3\nbrackets = 4";
     let p = pruner(options);
     let h = HyperbandPruner::from_options(
         &table(&format!("{options}\nmetric = \"f1\"")),
@@ -412,7 +415,7 @@ fn the_order_of_the_view_does_not_matter() {
             trial(n, TrialState::Running, &names, &refs)
         })
         .collect();
-    let p = pruner("max_resource = 9");
+    let p = pruner("max_resource = 9\nbrackets = 2");
     let space = SearchSpace::default();
     let judge = |all: &[Trial]| -> Vec<Option<PruneReason>> {
         trials
@@ -518,11 +521,44 @@ fn report_noise_is_read_from_second_differences() {
 }
 
 #[test]
-fn the_defaults_keep_the_front_with_eta_four() {
-    let p =
-        MoAshaPruner::from_options(&table("max_resource = 20"), &Objectives::default()).unwrap();
+fn the_defaults_are_one_bracket_with_rungs_that_scale_with_the_training() {
+    let defaults = |max: u64| {
+        MoAshaPruner::from_options(
+            &table(&format!("max_resource = {max}")),
+            &Objectives::default(),
+        )
+        .unwrap()
+    };
+    let p = defaults(20);
     assert!(p.keep_front);
     assert_eq!(p.schedule.reduction_factor, DEFAULT_ETA);
+    assert_eq!(p.min_trials, DEFAULT_MIN_TRIALS);
     assert_eq!(p.noise_margin, DEFAULT_NOISE_Z);
     assert_eq!(p.front_cap, DEFAULT_FRONT_CAP);
+    assert_eq!(p.schedule.count, 1);
+    assert!((0..50).all(|n| p.bracket(n) == 0));
+    // A ninth of the training, rounded, never before step 2 and always
+    // below the end.
+    for (max, rungs) in [
+        (20, vec![2, 6, 18]),
+        (40, vec![4, 12, 36]),
+        (10, vec![2, 6]),
+        (100, vec![11, 33, 99]),
+        (3, vec![2]),
+        (2, vec![1]),
+    ] {
+        assert_eq!(
+            defaults(max).schedule.rungs(0),
+            rungs,
+            "max_resource = {max}"
+        );
+    }
+    // What the table names wins; Hyperband's brackets on request.
+    let named = MoAshaPruner::from_options(
+        &table("max_resource = 27\nmin_resource = 1\nbrackets = 3"),
+        &Objectives::default(),
+    )
+    .unwrap();
+    assert_eq!(named.schedule.rungs(0), vec![1, 3, 9]);
+    assert_eq!(named.schedule.count, 3);
 }
