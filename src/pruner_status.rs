@@ -9,8 +9,7 @@ use serde_json::Value;
 /// The pruner's diagnosis of the study, `None` without an early-stopping
 /// rule that has one.
 pub fn diagnose(spec: &StudySpec, trials: &[Trial]) -> Option<Value> {
-    let pruning =
-        paretosearch_pruners::build(spec.pruner.as_ref(), &spec.space, &spec.objectives).ok()?;
+    let pruning = paretosearch::build_pruning(spec).ok()?;
     let early = pruning.early?;
     let view = StudyView {
         space: &spec.space,

@@ -121,7 +121,7 @@ impl Study {
         create: bool,
     ) -> Result<Study, EngineError> {
         let sampler = build_sampler(&spec)?;
-        let pruning = build_pruning(&spec)?;
+        let pruning = crate::pruning::build_pruning(&spec)?;
         let storage = mask_url(storage_url);
         let record = if create {
             // Rewriting the stored spec keeps the frozen reference it holds.
@@ -486,14 +486,5 @@ pub fn build_sampler(spec: &StudySpec) -> Result<Box<dyn Sampler>, SpecError> {
         };
         spec.origin
             .error_at(&["sampler", &key], e.to_string(), None)
-    })
-}
-
-/// Build the `[pruner]` of a spec; a bad option is a located error.
-#[allow(clippy::result_large_err)] // the located error of the whole spec API
-pub fn build_pruning(spec: &StudySpec) -> Result<Pruning, SpecError> {
-    paretosearch_pruners::build(spec.pruner.as_ref(), &spec.space, &spec.objectives).map_err(|e| {
-        spec.origin
-            .error_at(&["pruner", e.key()], e.to_string(), None)
     })
 }

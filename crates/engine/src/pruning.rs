@@ -1,0 +1,130 @@
+//! The `[pruner]` of a study spec, built with what the rest of the spec
+//! says about it.
+//!
+//! The pruners crate sees only the `[pruner]` table. One thing it needs
+//! is often written elsewhere: the rung-based rules (`mo-asha`,
+//! `hyperband`) need `max_resource`, the step a full trial ends at, and a
+//! torch study already says how many epochs a trial trains. So when the
+//! table names no `max_resource` and the runner is the torch runner
+//! training for a known number of epochs (`[runner] epochs = N`, or an
+//! integer `epochs` parameter of the search space, whose upper bound is
+//! the longest training), that number is used. Any other runner keeps the
+//! pruners crate's error, which asks for `max_resource` by name.
+
+use paretosearch_core::space::Distribution;
+use paretosearch_core::spec::{PrunerSpec, RunnerSpec, SpecError};
+use paretosearch_core::StudySpec;
+use paretosearch_pruners::Pruning;
+
+/// Build the `[pruner]` of a spec; a bad option is a located error.
+#[allow(clippy::result_large_err)] // the located error of the whole spec API
+pub fn build_pruning(spec: &StudySpec) -> Result<Pruning, SpecError> {
+    let pruner = spec
+        .pruner
+        .as_ref()
+        .map(|p| with_implied_max_resource(p, spec));
+    paretosearch_pruners::build(pruner.as_ref(), &spec.space, &spec.objectives).map_err(|e| {
+        spec.origin
+            .error_at(&["pruner", e.key()], e.to_string(), None)
+    })
+}
+
+/// `pruner` with `max_resource` filled in from the runner where the table
+/// names none and the runner's epochs are known (see the module
+/// documentation).
+pub fn with_implied_max_resource(pruner: &PrunerSpec, spec: &StudySpec) -> PrunerSpec {
+    let mut out = pruner.clone();
+    let rung_based = matches!(pruner.kind.as_str(), "mo-asha" | "hyperband");
+    if rung_based && !pruner.options.contains_key("max_resource") {
+        if let Some(epochs) = torch_epochs(spec) {
+            out.options
+                .insert("max_resource".into(), toml::Value::Integer(epochs));
+        }
+    }
+    out
+}
+
+/// The most epochs a trial of a torch `train` study trains for: the upper
+/// bound of an integer `epochs` parameter, else `[runner] epochs`.
+fn torch_epochs(spec: &StudySpec) -> Option<i64> {
+    let RunnerSpec::Other { kind, options } = &spec.runner else {
+        return None;
+    };
+    let task = options
+        .get("task")
+        .and_then(|t| t.as_str())
+        .unwrap_or("train");
+    if kind != "torch" || task != "train" {
+        return None;
+    }
+    if let Some(p) = spec.space.get("epochs") {
+        return match p.distribution {
+            Distribution::Int { high, .. } => Some(high),
+            _ => None,
+        };
+    }
+    options.get("epochs")?.as_integer().filter(|e| *e > 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn spec(pruner: &str, runner: &str, space: &str) -> StudySpec {
+        let text = format!(
+            "[study]\nname = \"s\"\n\n[[objectives]]\nname = \"accuracy\"\ndirection = \"maximize\"\n\n\
+             [search_space]\nlr = {{ type = \"float\", low = 0.001, high = 0.1 }}\n{space}\n\n\
+             [pruner]\n{pruner}\n\n[runner]\n{runner}\n\n[budget]\ntrials = 10\n"
+        );
+        let mut no_includes = |_: &Path| Err::<String, String>("no includes".into());
+        StudySpec::parse(&text, Path::new("study.toml"), &mut no_includes).unwrap()
+    }
+
+    fn implied(pruner: &str, runner: &str, space: &str) -> Option<i64> {
+        let s = spec(pruner, runner, space);
+        with_implied_max_resource(s.pruner.as_ref().unwrap(), &s)
+            .options
+            .get("max_resource")
+            .and_then(|v| v.as_integer())
+    }
+
+    const TORCH: &str = "kind = \"torch\"\ntask = \"train\"\ndataset = \"digits\"\nepochs = 15";
+
+    #[test]
+    fn max_resource_comes_from_the_torch_runners_epochs() {
+        assert_eq!(implied("kind = \"mo-asha\"", TORCH, ""), Some(15));
+        assert_eq!(
+            implied("kind = \"hyperband\"\nmetric = \"accuracy\"", TORCH, ""),
+            Some(15)
+        );
+        // An `epochs` parameter: its upper bound, the longest training.
+        let param = "epochs = { type = \"int\", low = 5, high = 40 }";
+        assert_eq!(implied("kind = \"mo-asha\"", TORCH, param), Some(40));
+        // What the table names wins.
+        assert_eq!(
+            implied("kind = \"mo-asha\"\nmax_resource = 9", TORCH, ""),
+            Some(9)
+        );
+        // Other kinds are left alone, as are runners whose epochs are unknown.
+        assert_eq!(implied("kind = \"dominated\"", TORCH, ""), None);
+        let command = "kind = \"command\"\ncommand = [\"python3\", \"train.py\"]";
+        assert_eq!(implied("kind = \"mo-asha\"", command, ""), None);
+        let compress = TORCH.replace("task = \"train\"", "task = \"compress\"");
+        assert_eq!(implied("kind = \"mo-asha\"", &compress, ""), None);
+        let unset = "kind = \"torch\"\ndataset = \"digits\"";
+        assert_eq!(implied("kind = \"mo-asha\"", unset, ""), None);
+    }
+
+    #[test]
+    fn without_epochs_the_error_names_max_resource() {
+        let command = "kind = \"command\"\ncommand = [\"python3\", \"train.py\"]";
+        let Err(e) = build_pruning(&spec("kind = \"mo-asha\"", command, "")) else {
+            panic!("max_resource is required without the runner's epochs");
+        };
+        let text = e.to_string();
+        assert!(text.contains("max_resource"), "{text}");
+        assert!(build_pruning(&spec("kind = \"mo-asha\"", TORCH, "")).is_ok());
+    }
+}
