@@ -1,6 +1,8 @@
 //! The early-stopping rule's account of itself, for `status` and the
-//! report: its calibration on the study's completed curves and its
-//! estimated false-stop rate (see `Pruner::diagnose`).
+//! report: for `dominated` its calibration on the study's completed curves
+//! and its estimated false-stop rate, for the rung rules (`mo-asha`,
+//! `hyperband`) who reached and who stopped at each rung and the epochs
+//! saved so far (see `Pruner::diagnose`).
 
 use paretosearch_core::spec::StudySpec;
 use paretosearch_core::{StudyView, Trial};
@@ -51,5 +53,67 @@ pub fn line(d: &Value) -> String {
             fs["would_stop"], fs["wrongly_stopped"], fs["on_the_front"]
         ));
     }
+    parts.extend(rungs(d));
+    if let Some(n) = d["epochs"]["finished_trials"].as_u64().filter(|n| *n > 0) {
+        parts.push(format!(
+            "{:.0} % of the epochs of {n} finished trials saved ({} trained of {})",
+            100.0 * d["epochs"]["saved"].as_f64().unwrap_or(0.0),
+            d["epochs"]["trained"],
+            d["epochs"]["unpruned"]
+        ));
+    }
     parts.join("; ")
+}
+
+/// A rung rule's account (`mo-asha`, `hyperband`): per rung, how many of
+/// the trials that reached it were stopped there; the bracket is named
+/// only when there are several.
+fn rungs(d: &Value) -> Vec<String> {
+    let Some(rows) = d["rungs"].as_array() else {
+        return Vec::new();
+    };
+    let several = rows.iter().any(|r| r["bracket"].as_u64() != Some(0));
+    rows.iter()
+        .filter(|r| r["reached"].as_u64().is_some_and(|n| n > 0))
+        .map(|r| {
+            let at = if several {
+                format!("bracket {} step {}", r["bracket"], r["step"])
+            } else {
+                format!("step {}", r["step"])
+            };
+            format!("{at}: {} of {} stopped", r["stopped"], r["reached"])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_rung_rules_line_names_each_rung_and_the_epochs_saved() {
+        let d = json!({
+            "kind": "mo-asha",
+            "state": "judging",
+            "rungs": [
+                {"bracket": 0, "step": 2, "reached": 40, "stopped": 24, "went_on": 16},
+                {"bracket": 0, "step": 6, "reached": 16, "stopped": 9, "went_on": 7},
+                {"bracket": 0, "step": 18, "reached": 0, "stopped": 0, "went_on": 0},
+            ],
+            "epochs": {"finished_trials": 40, "trained": 270, "unpruned": 600, "saved": 0.55},
+        });
+        assert_eq!(
+            line(&d),
+            "pruner mo-asha: judging; step 2: 24 of 40 stopped; step 6: 9 of 16 stopped; \
+             55 % of the epochs of 40 finished trials saved (270 trained of 600)"
+        );
+        let mut two = d.clone();
+        two["rungs"][1]["bracket"] = json!(1);
+        assert!(
+            line(&two).contains("bracket 1 step 6: 9 of 16 stopped"),
+            "{}",
+            line(&two)
+        );
+    }
 }

@@ -306,3 +306,63 @@ fn ask_skips_by_partial_order_exactly_as_run_does() {
         "skipped candidates are never handed out"
     );
 }
+
+/// Every trial trains 9 epochs; trial `n` ends at `0.9 - 0.1 n`, so each
+/// later trial is behind trial 0 from its first report on. Latency (cheap)
+/// is the same for all: accuracy decides.
+const RUNGS: &str = r#"import json, os, sys
+trial = int(os.environ["PARETOSEARCH_TRIAL"])
+if sys.argv[1:] == ["--profile"]:
+    print(json.dumps({"latency": 1.0}))
+    sys.exit(0)
+for e in range(1, 10):
+    acc = 0.9 - 0.1 * trial - 0.3 * 0.5 ** e
+    print(json.dumps({"step": e, "accuracy": acc}), flush=True)
+print(json.dumps({"accuracy": acc, "latency": 1.0}))
+"#;
+
+/// `status` gives a rung rule's account: who reached each rung, who was
+/// stopped there, and the epochs saved, in `--json`, in its line, and in
+/// the report's data.
+#[test]
+fn mo_asha_status_counts_the_rungs_and_the_epochs_saved() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "train.py", RUNGS);
+    let spec = EARLY_STUDY
+        .replace(
+            "kind = \"dominated\"\nwarmup_steps = 2",
+            "kind = \"mo-asha\"\nmax_resource = 9\nmin_trials = 2",
+        )
+        .replace("trials = 4", "trials = 5");
+    let study = write(d.path(), "rungs.toml", &spec);
+    let o = ps(&["run", study.to_str().unwrap(), "--plain"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let trials = export(&study);
+    let pruned = trials.iter().filter(|t| t["state"] == "PRUNED").count();
+    assert_eq!(pruned, 4, "{trials:#?}");
+
+    let o = ps(&["status", study.to_str().unwrap(), "--json"]);
+    let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &st["pruner"];
+    assert_eq!(p["kind"], "mo-asha", "{st:#}");
+    assert_eq!(p["state"], "judging", "{st:#}");
+    // Rungs at 2 and 6 (max_resource 9 / η², at least 2).
+    assert_eq!(p["rungs"][0]["step"], 2, "{p:#}");
+    assert_eq!(p["rungs"][0]["reached"], 5, "{p:#}");
+    assert_eq!(p["rungs"][0]["stopped"], 4, "{p:#}");
+    assert_eq!(p["rungs"][1]["step"], 6, "{p:#}");
+    assert_eq!(p["rungs"][1]["reached"], 1, "{p:#}");
+    assert_eq!(p["rungs"][1]["stopped"], 0, "{p:#}");
+    // 9 epochs for trial 0, 2 for each of the others, of 5 · 9.
+    assert_eq!(p["epochs"]["trained"], 17, "{p:#}");
+    assert_eq!(p["epochs"]["unpruned"], 45, "{p:#}");
+    assert!(p["noise_margin"]["accuracy"].is_number(), "{p:#}");
+
+    let o = ps(&["status", study.to_str().unwrap()]);
+    // The line is wrapped for the terminal: compare it unwrapped.
+    let out = text(&o).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        out.contains("pruner mo-asha: judging; step 2: 4 of 5 stopped; step 6: 0 of 1 stopped; 62 % of the epochs of 5 finished trials saved (17 trained of 45)"),
+        "{out}"
+    );
+}

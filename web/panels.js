@@ -255,7 +255,8 @@
         } });
       var level = bands.length ? shown.filter(function (t) { return t.forecast; })[0].forecast.level : null;
       note.textContent = 'Showing ' + shown.length + ' of ' + ts.length + ' trials with reports' + (PS.sel !== null ? ' (selected first)' : '') +
-        '. Crosses: where the pruner stopped a trial.' + (bands.length ? ' Orange: the pruner\'s forecast at its decision, ' + Math.round(level * 100) + ' % band (' + bands.length + ' trials).' : '');
+        '. Crosses: where the pruner stopped a trial.' + (bands.length ? ' Orange: the pruner\'s forecast at its decision, ' + Math.round(level * 100) + ' % band (' + bands.length + ' trials).' : '') +
+        (PS.study.pruner && PS.study.pruner.line ? ' ' + PS.study.pruner.line.charAt(0).toUpperCase() + PS.study.pruner.line.slice(1) + '.' : '');
       PS.setOption(this.chart, {
         grid: { left: 70, right: 30, top: 40, bottom: 50 }, legend: { top: 0 },
         tooltip: { trigger: 'item', formatter: function (p) { return p.data && p.data.n !== undefined ? PS.tooltip(p.data.n) : ''; } },

@@ -243,6 +243,9 @@ const bands = await fx.evaluate(() => PS.views.filter((v) => v.id === 'curves')[
 check(bands === 1, 'fixture: the pruner\'s forecast is drawn as a band');
 const stops = await fx.evaluate(() => PS.views.filter((v) => v.id === 'curves')[0].chart.getOption().series.filter((s) => s.name === 'stopped by the pruner')[0].data.length);
 check(stops > 0, `fixture: learning curves mark where the pruner stopped ${stops} trials`);
+const pruner = await fx.locator('#view-curves .note').textContent();
+check(/Pruner mo-asha: (judging|waiting)[^.]*step \d+: \d+ of \d+ stopped/.test(pruner) && /% of the epochs of \d+ finished trials saved/.test(pruner),
+  `fixture: the curves note gives the pruner's rung account (${pruner.slice(pruner.indexOf('Pruner'))})`);
 const logAxes = await fx.evaluate(() => { const o = PS.views[0].chart.getOption(); return [o.xAxis[0].type, o.yAxis[0].type]; });
 check(logAxes[1] === 'log', `fixture: latency spans decades and gets a log axis (${logAxes})`);
 await infeasibleMarkedEverywhere(fx);

@@ -19,7 +19,10 @@
 //! forecast attribute when it wrote one, `test`/`test_valid` the test-set
 //! and re-run validation figures `export --pareto` stored, `log` the log tail, `cmd` how to
 //! reproduce it) and, in `others`, the other studies of the same storage
-//! (their fronts when their objectives are this study's).
+//! (their fronts when their objectives are this study's). `study.pruner` is
+//! the early-stopping rule's account of itself as `status --json` prints
+//! it (calibration and false stops, or the rungs and epochs saved), with
+//! `line`, its one-line summary; null without such a rule.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -400,6 +403,10 @@ pub fn study_json(
         })),
         "hypervolume": hv,
         "importance": importance,
+        "pruner": crate::pruner_status::diagnose(spec, trials).map(|mut d| {
+            d["line"] = json!(crate::pruner_status::line(&d));
+            d
+        }),
         "trials": rows,
     })
 }

@@ -110,7 +110,7 @@ pub use error::EngineError;
 pub use handle::{FromParam, ParamError, TrialHandle};
 pub use observer::Observer;
 pub use optimize::{Cancel, Objective, Optimized, Options, RunnerObjective, Stopped, Values};
-pub use pruning::{build_pruning, with_implied_max_resource};
+pub use pruning::{build_pruning, with_implied_max_resource, TORCH_DEFAULT_EPOCHS};
 pub use registry::Registry;
 pub use study::{build_sampler, mask_url, Study};
 pub use summary::{best_in, summarize, summarize_against, Front, Summary, RAISED_BUDGET_ATTR};

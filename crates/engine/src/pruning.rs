@@ -8,13 +8,19 @@
 //! table names no `max_resource` and the runner is the torch runner
 //! training for a known number of epochs (`[runner] epochs = N`, or an
 //! integer `epochs` parameter of the search space, whose upper bound is
-//! the longest training), that number is used. Any other runner keeps the
-//! pruners crate's error, which asks for `max_resource` by name.
+//! the longest training), that number is used, and with neither, the torch
+//! runner's default of [`TORCH_DEFAULT_EPOCHS`]. Any other runner keeps
+//! the pruners crate's error, which asks for `max_resource` by name.
 
 use paretosearch_core::space::Distribution;
 use paretosearch_core::spec::{PrunerSpec, RunnerSpec, SpecError};
 use paretosearch_core::StudySpec;
 use paretosearch_pruners::Pruning;
+
+/// The epochs a torch `train` trial trains when neither `[runner] epochs`
+/// nor an `epochs` parameter says (the torch crate's `DEFAULT_EPOCHS`; a
+/// test there checks that the two agree: this crate cannot depend on it).
+pub const TORCH_DEFAULT_EPOCHS: i64 = 10;
 
 /// Build the `[pruner]` of a spec; a bad option is a located error.
 #[allow(clippy::result_large_err)] // the located error of the whole spec API
@@ -45,7 +51,8 @@ pub fn with_implied_max_resource(pruner: &PrunerSpec, spec: &StudySpec) -> Prune
 }
 
 /// The most epochs a trial of a torch `train` study trains for: the upper
-/// bound of an integer `epochs` parameter, else `[runner] epochs`.
+/// bound of an integer `epochs` parameter, else `[runner] epochs`, else
+/// the torch runner's default.
 fn torch_epochs(spec: &StudySpec) -> Option<i64> {
     let RunnerSpec::Other { kind, options } = &spec.runner else {
         return None;
@@ -63,7 +70,10 @@ fn torch_epochs(spec: &StudySpec) -> Option<i64> {
             _ => None,
         };
     }
-    options.get("epochs")?.as_integer().filter(|e| *e > 1)
+    match options.get("epochs") {
+        Some(e) => e.as_integer().filter(|e| *e > 1),
+        None => Some(TORCH_DEFAULT_EPOCHS),
+    }
 }
 
 #[cfg(test)]
@@ -113,8 +123,12 @@ mod tests {
         assert_eq!(implied("kind = \"mo-asha\"", command, ""), None);
         let compress = TORCH.replace("task = \"train\"", "task = \"compress\"");
         assert_eq!(implied("kind = \"mo-asha\"", &compress, ""), None);
+        // No epochs written: the torch runner's default.
         let unset = "kind = \"torch\"\ndataset = \"digits\"";
-        assert_eq!(implied("kind = \"mo-asha\"", unset, ""), None);
+        assert_eq!(
+            implied("kind = \"mo-asha\"", unset, ""),
+            Some(TORCH_DEFAULT_EPOCHS)
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@
 //! (reports need not land on the rung exactly), and a report **crosses** the
 //! rungs above the previous report's step and at or below its own.
 
-use paretosearch_core::Trial;
+use paretosearch_core::{Trial, TrialState};
+use serde_json::json;
 
 use super::{bad, option, PrunerError};
 
@@ -187,6 +188,77 @@ impl Brackets {
     }
 }
 
+impl Brackets {
+    /// What the rungs have done so far among `trials`, for `status` and the
+    /// report (the rule's `diagnose`): per bracket and rung, how many
+    /// trials reached it and how many of those were stopped there (PRUNED
+    /// without reaching the bracket's next rung: a report that jumps past
+    /// several rungs counts at the highest), the rest having gone on; and
+    /// the epochs (steps) the finished trials trained beside what they
+    /// would have trained unpruned (`max_resource` each, or their own last
+    /// step where that is longer). `state` says whether any rung of bracket
+    /// 0 has the `min_trials` it needs to stop anyone.
+    pub fn account(&self, trials: &[Trial], min_trials: usize) -> serde_json::Value {
+        let mut rungs = Vec::new();
+        let mut judging = false;
+        for b in 0..self.count {
+            let steps = self.rungs(b);
+            let mine: Vec<&Trial> = trials
+                .iter()
+                .filter(|t| self.bracket(t.number) == b)
+                .collect();
+            for (i, &rung) in steps.iter().enumerate() {
+                let at: Vec<&&Trial> = mine.iter().filter(|t| reached(t, rung).is_some()).collect();
+                let stopped = at
+                    .iter()
+                    .filter(|t| {
+                        t.state == TrialState::Pruned
+                            && steps
+                                .get(i + 1)
+                                .is_none_or(|next| reached(t, *next).is_none())
+                    })
+                    .count();
+                judging |= b == 0 && at.len() >= min_trials.max(2);
+                rungs.push(json!({
+                    "bracket": b,
+                    "step": rung,
+                    "reached": at.len(),
+                    "stopped": stopped,
+                    "went_on": at.len() - stopped,
+                }));
+            }
+        }
+        let finished: Vec<u64> = trials
+            .iter()
+            .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned))
+            .filter_map(|t| Some(t.intermediate.last()?.step))
+            .collect();
+        let trained: u64 = finished.iter().sum();
+        let unpruned: u64 = finished.iter().map(|s| (*s).max(self.max_resource)).sum();
+        let first = self.rungs(0).first().copied().unwrap_or(self.max_resource);
+        let state = if judging {
+            "judging".to_string()
+        } else {
+            format!(
+                "waiting: fewer than min_trials = {min_trials} trials at the first rung \
+                 (step {first}), so every trial goes on"
+            )
+        };
+        json!({
+            "state": state,
+            "min_trials": min_trials,
+            "max_resource": self.max_resource,
+            "rungs": rungs,
+            "epochs": {
+                "finished_trials": finished.len(),
+                "trained": trained,
+                "unpruned": unpruned,
+                "saved": if unpruned > 0 { 1.0 - trained as f64 / unpruned as f64 } else { 0.0 },
+            },
+        })
+    }
+}
+
 /// The step at which `t` reached `rung`: its first report at or past it.
 pub(crate) fn reached(t: &Trial, rung: u64) -> Option<u64> {
     Some(t.intermediate.iter().find(|r| r.step >= rung)?.step)
@@ -223,6 +295,76 @@ mod tests {
                 .unwrap_err()
                 .key(),
             "min_resource"
+        );
+    }
+
+    #[test]
+    fn the_account_counts_who_reached_each_rung_and_who_stopped_there() {
+        // One bracket, rungs at 1, 3 and 9 of 27.
+        let p = brackets("max_resource = 27\nbrackets = 1").unwrap();
+        let pruned = |n, steps: usize| {
+            let mut t = running(n, "accuracy", &vec![0.5; steps]);
+            t.state = TrialState::Pruned;
+            t
+        };
+        let mut done = running(0, "accuracy", &[0.5; 27]);
+        done.state = TrialState::Complete;
+        let trials = vec![
+            done,
+            pruned(1, 1),                       // stopped at rung 1
+            pruned(2, 2),                       // stopped at rung 1 (no report at 3)
+            pruned(3, 3),                       // stopped at rung 3
+            running(4, "accuracy", &[0.5; 10]), // past rung 9, still running
+            pruned(5, 10),                      // stopped at rung 9
+        ];
+        let a = p.account(&trials, 5);
+        let row = |step: u64| {
+            a["rungs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["step"] == step)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            (row(1)["reached"].as_u64(), row(1)["stopped"].as_u64()),
+            (Some(6), Some(2))
+        );
+        assert_eq!(row(1)["went_on"], 4);
+        assert_eq!(
+            (row(3)["reached"].as_u64(), row(3)["stopped"].as_u64()),
+            (Some(4), Some(1))
+        );
+        assert_eq!(
+            (row(9)["reached"].as_u64(), row(9)["stopped"].as_u64()),
+            (Some(3), Some(1))
+        );
+        // Finished: 27 + 1 + 2 + 3 + 10 of 5 · 27 (the running trial is left out).
+        assert_eq!(a["epochs"]["finished_trials"], 5);
+        assert_eq!(a["epochs"]["trained"], 43);
+        assert_eq!(a["epochs"]["unpruned"], 135);
+        assert!((a["epochs"]["saved"].as_f64().unwrap() - (1.0 - 43.0 / 135.0)).abs() < 1e-12);
+        assert_eq!(a["state"], "judging", "6 trials reached the first rung");
+        let a = p.account(&trials[..4], 5);
+        assert!(
+            a["state"].as_str().unwrap().starts_with("waiting"),
+            "{}",
+            a["state"]
+        );
+        // Two brackets: each trial is counted in its own only.
+        let two = brackets("max_resource = 27\nbrackets = 2").unwrap();
+        let a = two.account(&trials, 5);
+        let reached: u64 = a["rungs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["step"] == 3)
+            .map(|r| r["reached"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            reached, 4,
+            "rung 3 of either bracket: the trials that got there"
         );
     }
 

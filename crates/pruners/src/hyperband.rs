@@ -120,6 +120,11 @@ impl Pruner for HyperbandPruner {
         }
         None
     }
+
+    /// The rungs' account ([`Brackets::account`]).
+    fn diagnose(&self, study: &StudyView<'_>) -> Option<serde_json::Value> {
+        Some(self.schedule.account(study.trials, self.min_trials))
+    }
 }
 
 #[cfg(test)]

@@ -468,6 +468,33 @@ impl Pruner for MoAshaPruner {
         }
         None
     }
+
+    /// The rungs' account ([`Brackets::account`]) and, with `keep_front`,
+    /// the noise margin of each reported objective as the rule uses it now.
+    fn diagnose(&self, study: &StudyView<'_>) -> Option<serde_json::Value> {
+        let mut d = self.schedule.account(study.trials, self.min_trials);
+        if self.keep_front {
+            let reported: Vec<&Objective> = study
+                .objectives
+                .iter()
+                .filter(|o| {
+                    study.trials.iter().any(|t| {
+                        t.intermediate
+                            .iter()
+                            .any(|r| r.values.contains_key(&o.name))
+                    })
+                })
+                .collect();
+            let margins = report_noise(study, &reported, self.noise_margin);
+            d["noise_margin"] = reported
+                .iter()
+                .zip(margins)
+                .map(|(o, m)| (o.name.clone(), serde_json::json!(m)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        Some(d)
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,11 @@ pub enum DeviceChoice {
     CudaIndex(usize),
 }
 
+/// The training epochs when `[runner] epochs` is not written (a trial's
+/// `epochs` parameter overrides both). The engine's `[pruner]` builder
+/// reads the same number (`paretosearch_engine::TORCH_DEFAULT_EPOCHS`).
+pub const DEFAULT_EPOCHS: i64 = 10;
+
 /// Parsed `[runner]` options.
 #[derive(Clone, Debug)]
 pub struct TorchOptions {
@@ -451,7 +456,7 @@ impl TorchOptions {
             device,
             model,
             torchscript,
-            epochs: int("epochs", 10, 0, 100_000)?,
+            epochs: int("epochs", DEFAULT_EPOCHS, 0, 100_000)?,
             valid_fraction,
             valid,
             test,

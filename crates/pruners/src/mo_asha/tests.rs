@@ -562,3 +562,37 @@ fn the_defaults_are_one_bracket_with_rungs_that_scale_with_the_training() {
     assert_eq!(named.schedule.rungs(0), vec![1, 3, 9]);
     assert_eq!(named.schedule.count, 3);
 }
+
+#[test]
+fn the_diagnosis_is_the_rungs_account_with_the_noise_margins() {
+    // Rungs at 1, 3 and 9 of 27; the zig-zag of ±0.01 gives f1 a margin.
+    let p = pruner("max_resource = 27\nkeep_front = true\nnoise_margin = 2.0");
+    let o = minimize(&["f1", "f2"]);
+    let zig: Vec<Vec<f64>> = (0..9)
+        .map(|i| vec![if i % 2 == 0 { 0.51 } else { 0.49 }])
+        .collect();
+    let steps: Vec<&[f64]> = zig.iter().map(|v| v.as_slice()).collect();
+    let trials: Vec<Trial> = (0..4)
+        .map(|n| trial(n, TrialState::Complete, &["f1"], &steps))
+        .collect();
+    let space = SearchSpace::default();
+    let d = p.diagnose(&view(&space, &o, &trials)).expect("a diagnosis");
+    assert_eq!(d["rungs"].as_array().unwrap().len(), 3);
+    assert_eq!(d["rungs"][0]["reached"], 4);
+    assert_eq!(d["epochs"]["trained"], 36);
+    assert_eq!(
+        d["state"], "judging",
+        "4 trials at the first rung, 3 needed"
+    );
+    let want = 2.0 * std::f64::consts::SQRT_2 * (4.0 * 0.01) / (0.6745 * 6f64.sqrt());
+    let got = d["noise_margin"]["f1"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-12, "{got} against {want}");
+    assert!(
+        d["noise_margin"].get("f2").is_none(),
+        "f2 is never reported"
+    );
+    // Plain MO-ASHA keeps no front, so it has no margin to show.
+    let plain = pruner("max_resource = 27");
+    let d = plain.diagnose(&view(&space, &o, &trials)).unwrap();
+    assert!(d.get("noise_margin").is_none());
+}
