@@ -14,7 +14,9 @@ per step is the recorded fit time, so "time saved" is real seconds.
     scripts/lcdb-curves.py [OUT_DIR]      # default target/pruning-workloads
 
 The package (68 MB) is downloaded once with pip into target/lcdb/ (PyPI is
-the only network this needs); nothing of it is committed.
+the only network this needs); the package is not committed, but the eight
+workloads this writes are, gzip-compressed, in bench/curves/ (with LCDB's
+licence), so the benchmark runs offline; this script regenerates them.
 """
 import csv
 import json

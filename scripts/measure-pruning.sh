@@ -8,6 +8,8 @@
 #   STUDIES="quickstart-pruned" SEEDS="1" TRIALS=20 ARMS="none dominated" \
 #       scripts/measure-pruning.sh
 #   SAMPLER=tpe ...                             # the study's sampler replaced
+#   SCHEDULE=step ...                           # its learning-rate schedule replaced
+#                                               # (constant, cosine, step, onecycle)
 #
 # Arms (the study's [pruner] table is rewritten per arm, keeping its options):
 #   none, none2        no pruning (none2 repeats none: the noise floor of
@@ -18,8 +20,8 @@
 #                      the study's options with extrapolate = "saturating" / "none"
 #   partial-order      kind = "none", partial_order = true (and its margin)
 #   both               early stopping and partial-order pruning
-#   mo-asha            kind = "mo-asha" with its defaults, max_resource = the
-#                      [runner]'s epochs
+#   mo-asha            kind = "mo-asha" with its defaults (max_resource: the
+#                      epochs a trial of the torch study reports)
 #   ARM+key=value      an arm with one more option, e.g. dominated+z=1.0,
 #                      dominated-default+extrapolate=peers (bare words are strings)
 # Default arms: quickstart-pruned: none, dominated, dominated-default, and the
@@ -102,10 +104,9 @@ def pruner_base(text, arm):
     if arm == "both":
         return "\n".join(['[pruner]', 'kind = "dominated"', 'partial_order = true'] + early + po) + "\n"
     if arm == "mo-asha":
-        epochs = re.search(r"(?ms)^\[runner\]\n.*?^epochs = (\d+)", text)
-        if not epochs:
-            sys.exit("the mo-asha arm needs the study's [runner] epochs (its max_resource)")
-        return f'[pruner]\nkind = "mo-asha"\nmax_resource = {epochs.group(1)}\n'
+        # Its defaults alone: a torch study implies max_resource (the
+        # epochs a trial reports, fine-tuning included).
+        return '[pruner]\nkind = "mo-asha"\n'
     sys.exit(f"unknown arm {arm}")
 
 def arm_file(study, arm, seed):
@@ -115,6 +116,13 @@ def arm_file(study, arm, seed):
     sampler = os.environ.get("SAMPLER")
     if sampler:
         text = re.sub(r'(?ms)(^\[sampler\]\n)kind = "[^"]*"', lambda m: f'{m.group(1)}kind = "{sampler}"', text, count=1)
+    schedule = os.environ.get("SCHEDULE")
+    if schedule:
+        # The learning-rate schedule of a torch train study, wherever the
+        # study sets it ([runner] or [runner.params]).
+        text, n = re.subn(r'(?m)^schedule = "[^"]*"', f'schedule = "{schedule}"', text)
+        if n == 0:
+            sys.exit(f"SCHEDULE: studies/{study}.toml sets no schedule to replace")
     table = pruner_table(text, arm)
     if re.search(r"(?m)^\[pruner\]", text):
         text = re.sub(r"(?ms)^\[pruner\]\n.*?(?=^\[)", lambda _: table + "\n", text)
@@ -205,7 +213,10 @@ for study in studies:
         a = [r for r in rs if r["arm"] == arm]
         base = {r["seed"]: r for r in rs if r["arm"] == "none"}
         mean = lambda k: sum(r[k] for r in a) / len(a)
-        rel = lambda k: sum(r[k] / base[r["seed"]][k] for r in a) / len(a)
+        # Relative to the unpruned run of the same seed; without a `none`
+        # arm (or where it did not run) there is nothing to compare with.
+        rel = lambda k: (sum(r[k] / base[r["seed"]][k] for r in a) / len(a)
+                         if all(r["seed"] in base and base[r["seed"]][k] for r in a) else None)
         table.append(dict(study=study, arm=arm, trials=mean("trials"), trainings=mean("trainings"),
                           early=mean("early"), epochs=mean("epochs"), wall=mean("wall"),
                           hv=mean("hv"), epochs_rel=rel("epochs"), trainings_rel=rel("trainings"),
@@ -215,11 +226,26 @@ json.dump(dict(runs=runs, table=table), open(f"{work}/results.json", "w"), inden
 print(f"| study | arm | trials | trainings | stopped early | epochs trained | wall s | HV | "
       "epochs vs none | trainings vs none | wall vs none | HV vs none |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+fmt = lambda x, f: "—" if x is None else format(x, f)
 for t in table:
     print(f"| {t['study']} | {t['arm']} | {t['trials']:.0f} | {t['trainings']:.1f} | {t['early']:.1f} | "
-          f"{t['epochs']:.0f} | {t['wall']:.1f} | {t['hv']:.4f} | {t['epochs_rel']:.2f} | "
-          f"{t['trainings_rel']:.2f} | {t['wall_rel']:.2f} | {t['hv_rel']:.3f} |")
+          f"{t['epochs']:.0f} | {t['wall']:.1f} | {t['hv']:.4f} | {fmt(t['epochs_rel'], '.2f')} | "
+          f"{fmt(t['trainings_rel'], '.2f')} | {fmt(t['wall_rel'], '.2f')} | {fmt(t['hv_rel'], '.3f')} |")
 print(f"\nper-seed HV: " + "; ".join(f"{t['study']}/{t['arm']} {t['hv_seeds']}" for t in table))
+# Per seed against the unpruned run of the same seed: what the README quotes
+# (the medians of these, and the worst seed), not the ratio of the means.
+median = lambda xs: sorted(xs)[len(xs) // 2] if len(xs) % 2 else sum(sorted(xs)[len(xs) // 2 - 1:len(xs) // 2 + 1]) / 2
+for study in studies:
+    base = {r["seed"]: r for r in runs if r["study"] == study and r["arm"] == "none"}
+    for arm in arms_of(study):
+        a = [r for r in runs if r["study"] == study and r["arm"] == arm and r["seed"] in base]
+        if arm == "none" or not a:
+            continue
+        saved = [100 * (1 - r["epochs"] / max(base[r["seed"]]["epochs"], 1)) for r in a]
+        hv = [r["hv"] / base[r["seed"]]["hv"] for r in a]
+        print(f"{study}/{arm} per seed {', '.join(str(r['seed']) for r in a)}: epochs saved "
+              + ", ".join(f"{x:.1f}" for x in saved) + f" % (median {median(saved):.1f}, worst {min(saved):.1f}); "
+              "HV ratio " + ", ".join(f"{x:.3f}" for x in hv) + f" (median {median(hv):.3f}, worst {min(hv):.3f})")
 for study in studies:
     c = [r for r in runs if r["study"] == study and r["ceiling"] is not None]
     if c:

@@ -7,7 +7,8 @@
 //! (`--workload FILE`: `{"name", "objectives", "trials": [{"reports",
 //! "values", "cheap", "seconds_per_step", "profile_seconds"}]}`, written by
 //! `scripts/record-curves.py` from a study or by `scripts/lcdb-curves.py`
-//! from the curves the `lcdb` package ships). Each arm is a `[pruner]`
+//! from the curves the `lcdb` package ships; `.json.gz` compressed, or a
+//! folder of them: `bench/curves/` holds the project's recorded set). Each arm is a `[pruner]`
 //! table written `kind` or `kind:key=value,key=value` (`dominated`,
 //! `dominated:stop_below=0.1`, `mo-asha:front_cap=0.6`); the arm `clairvoyant`
 //! (`clairvoyant:warmup_steps=N,min_gain=G`) knows every final value and
@@ -15,6 +16,8 @@
 //! the trials (a random sampler's order). Rows print medians over seeds
 //! and, in brackets, the worst seed.
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -42,17 +45,13 @@ const DEFAULT_ARMS: [&str; 4] = [
 pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
     let mut workloads: Vec<Workload> = Vec::new();
     for path in &args.workloads {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading workload {}", path.display()))?;
-        let w: Workload = serde_json::from_str(&text).map_err(|e| {
-            BadInput(format!(
-                "{}: not a workload ({e}); write {{\"name\", \"objectives\", \"trials\"}} as scripts/record-curves.py does",
-                path.display()
-            ))
-        })?;
-        workloads.push(w);
+        for file in workload_files(path)? {
+            workloads.push(read_workload(&file)?);
+        }
     }
-    let kinds: Vec<String> = if args.synthetic.is_empty() && args.workloads.is_empty() {
+    let kinds: Vec<String> = if args.synthetic.is_empty() && args.workloads.is_empty()
+        || args.synthetic.iter().any(|k| k == "all")
+    {
         synthetic::KINDS.iter().map(|s| s.to_string()).collect()
     } else {
         args.synthetic.clone()
@@ -156,6 +155,59 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
         println!("{}", json!({ "rows": rows }));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files of `--workload PATH`: the file itself, or every `*.json` and
+/// `*.json.gz` in the folder (as `bench/curves/`), in name order.
+fn workload_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("reading the folder {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            p.is_file() && (name.ends_with(".json") || name.ends_with(".json.gz"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(BadInput(format!(
+            "--workload {}: the folder holds no *.json or *.json.gz workload",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(files)
+}
+
+/// One workload file, gzip-compressed where its name ends in `.gz`.
+fn read_workload(path: &Path) -> Result<Workload> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading workload {}", path.display()))?;
+    let text = if path.extension().is_some_and(|e| e == "gz") {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                BadInput(format!(
+                    "{}: not gzip-compressed JSON ({e})",
+                    path.display()
+                ))
+            })?;
+        text
+    } else {
+        String::from_utf8(bytes)
+            .map_err(|e| BadInput(format!("{}: not UTF-8 ({e})", path.display())))?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        BadInput(format!(
+            "{}: not a workload ({e}); write {{\"name\", \"objectives\", \"trials\"}} as scripts/record-curves.py does",
+            path.display()
+        ))
+        .into()
+    })
 }
 
 /// `kind` or `kind:key=value,...` as a `[pruner]` table.

@@ -249,11 +249,13 @@ pub struct BenchArgs {
 /// `bench-pruning`.
 #[derive(Debug, Args)]
 pub struct BenchPruningArgs {
-    /// A recorded study as JSON (repeatable), e.g. from scripts/record-curves.py.
-    #[arg(long = "workload", value_name = "FILE")]
+    /// A recorded study as JSON, plain or `.json.gz` (repeatable), e.g. from
+    /// scripts/record-curves.py; a folder: every workload in it (the
+    /// project's recorded set is `bench/curves`).
+    #[arg(long = "workload", value_name = "FILE|DIR")]
     pub workloads: Vec<std::path::PathBuf>,
-    /// A built-in synthetic workload (power, schedule, crossing, noisy;
-    /// repeatable; all four when no --workload is given).
+    /// A built-in synthetic workload (power, schedule, crossing, noisy, or
+    /// all; repeatable; all four when no --workload is given).
     #[arg(long, value_name = "KIND")]
     pub synthetic: Vec<String>,
     /// A pruner `kind` or `kind:key=value,...` (repeatable; default:

@@ -76,3 +76,56 @@ fn a_bad_clairvoyant_option_names_what_it_takes() {
         "{stderr}"
     );
 }
+
+/// The project's recorded set (`bench/curves`: unpruned torch studies and
+/// LCDB curves, gzip-compressed) replays as one folder, one row per file,
+/// and each file is a workload of whole studies.
+#[test]
+fn the_recorded_set_replays_from_its_folder() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/curves");
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().ends_with(".json.gz")
+        })
+        .count();
+    assert!(files >= 10, "{files} workloads in {}", dir.display());
+    let (stdout, stderr, ok) = bench(&[
+        "--workload",
+        dir.to_str().unwrap(),
+        "--arm",
+        "clairvoyant",
+        "--seeds",
+        "1",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let rows: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("a JSON line")).unwrap();
+    let rows = rows["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), files, "{stdout}");
+    for r in rows {
+        assert!(r["trials"].as_u64().unwrap() >= 30, "{r}");
+        // The ceiling stops only trials that end dominated: nothing lost.
+        assert!(
+            (r["hv_ratio_worst"].as_f64().unwrap() - 1.0).abs() < 1e-9,
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn bad_workload_files_and_folders_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr, ok) = bench(&["--workload", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("no *.json or *.json.gz"), "{stderr}");
+    let bad = common::write(dir.path(), "broken.json.gz", "not gzip");
+    let (_, stderr, ok) = bench(&["--workload", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("broken.json.gz") && stderr.contains("gzip"),
+        "{stderr}"
+    );
+}

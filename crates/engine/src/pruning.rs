@@ -4,16 +4,22 @@
 //! The pruners crate sees only the `[pruner]` table. One thing it needs
 //! is often written elsewhere: the rung-based rules (`mo-asha`,
 //! `hyperband`) need `max_resource`, the step a full trial ends at, and a
-//! torch study already says how many epochs a trial trains. So when the
-//! table names no `max_resource` and the runner is the torch runner
-//! training for a known number of epochs (`[runner] epochs = N`, or an
-//! integer `epochs` parameter of the search space, whose upper bound is
-//! the longest training), that number is used, and with neither, the torch
-//! runner's default of [`TORCH_DEFAULT_EPOCHS`]. Any other runner keeps
-//! the pruners crate's error, which asks for `max_resource` by name.
+//! torch study already says how many epochs a trial reports. So when the
+//! table names no `max_resource` and the runner is the torch runner, the
+//! longest trial's steps are used: a `train` trial reports each training
+//! epoch and then each fine-tuning epoch, a `compress` trial (whose base
+//! model is trained once, unreported) only its fine-tuning epochs. Each
+//! count is, in this order, the upper bound of an integer parameter of the
+//! search space (`epochs`, `finetune_epochs`), the value `[runner.params]`
+//! gives every trial, and for the training epochs `[runner] epochs` and
+//! then the runner's default of [`TORCH_DEFAULT_EPOCHS`]. A study that
+//! reports fewer than two steps, or whose counts cannot be read (a
+//! categorical `epochs` of strings, say), and any other runner keep the
+//! pruners crate's error, which asks for `max_resource` by name.
 
 use paretosearch_core::space::Distribution;
 use paretosearch_core::spec::{PrunerSpec, RunnerSpec, SpecError};
+use paretosearch_core::ParamValue;
 use paretosearch_core::StudySpec;
 use paretosearch_pruners::Pruning;
 
@@ -50,30 +56,55 @@ pub fn with_implied_max_resource(pruner: &PrunerSpec, spec: &StudySpec) -> Prune
     out
 }
 
-/// The most epochs a trial of a torch `train` study trains for: the upper
-/// bound of an integer `epochs` parameter, else `[runner] epochs`, else
-/// the torch runner's default.
+/// The most steps a trial of a torch study reports: its training epochs
+/// (`train` task only) and its fine-tuning epochs.
 fn torch_epochs(spec: &StudySpec) -> Option<i64> {
     let RunnerSpec::Other { kind, options } = &spec.runner else {
         return None;
     };
+    if kind != "torch" {
+        return None;
+    }
     let task = options
         .get("task")
         .and_then(|t| t.as_str())
         .unwrap_or("train");
-    if kind != "torch" || task != "train" {
-        return None;
-    }
-    if let Some(p) = spec.space.get("epochs") {
-        return match p.distribution {
-            Distribution::Int { high, .. } => Some(high),
-            _ => None,
-        };
-    }
-    match options.get("epochs") {
-        Some(e) => e.as_integer().filter(|e| *e > 1),
-        None => Some(TORCH_DEFAULT_EPOCHS),
-    }
+    let params = options.get("params").and_then(|p| p.as_table());
+    // The most a trial can be given of `name`: Some(None) where the study
+    // says nothing, None where what it says is not a count.
+    let most = |name: &str| -> Option<Option<i64>> {
+        if let Some(p) = spec.space.get(name) {
+            return match &p.distribution {
+                Distribution::Int { high, .. } => Some(Some(*high)),
+                Distribution::Categorical { choices } => choices
+                    .iter()
+                    .map(|c| match c {
+                        ParamValue::Int(i) => Some(*i),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<i64>>>()
+                    .map(|v| v.into_iter().max()),
+                Distribution::Float { .. } => None,
+            };
+        }
+        match params.and_then(|t| t.get(name)) {
+            Some(v) => v.as_integer().map(Some),
+            None => Some(None),
+        }
+    };
+    let training = match task {
+        "train" => match most("epochs")? {
+            Some(e) => e,
+            None => match options.get("epochs") {
+                Some(e) => e.as_integer()?,
+                None => TORCH_DEFAULT_EPOCHS,
+            },
+        },
+        "compress" => 0,
+        _ => return None,
+    };
+    let steps = training + most("finetune_epochs")?.unwrap_or(0);
+    (steps > 1).then_some(steps)
 }
 
 #[cfg(test)]
@@ -121,6 +152,7 @@ mod tests {
         assert_eq!(implied("kind = \"dominated\"", TORCH, ""), None);
         let command = "kind = \"command\"\ncommand = [\"python3\", \"train.py\"]";
         assert_eq!(implied("kind = \"mo-asha\"", command, ""), None);
+        // A compress study without fine-tuning reports nothing to judge.
         let compress = TORCH.replace("task = \"train\"", "task = \"compress\"");
         assert_eq!(implied("kind = \"mo-asha\"", &compress, ""), None);
         // No epochs written: the torch runner's default.
@@ -129,6 +161,29 @@ mod tests {
             implied("kind = \"mo-asha\"", unset, ""),
             Some(TORCH_DEFAULT_EPOCHS)
         );
+    }
+
+    #[test]
+    fn fine_tuning_epochs_are_steps_too() {
+        let mo_asha = "kind = \"mo-asha\"";
+        let compress = TORCH.replace("task = \"train\"", "task = \"compress\"");
+        // A compress trial reports only its fine-tuning epochs: [runner]
+        // epochs train the base model, once.
+        let fixed = format!("{compress}\n[runner.params]\nfinetune_epochs = 8");
+        assert_eq!(implied(mo_asha, &fixed, ""), Some(8));
+        let searched = "finetune_epochs = { type = \"int\", low = 0, high = 6 }";
+        assert_eq!(implied(mo_asha, &compress, searched), Some(6));
+        let choices = "finetune_epochs = { type = \"categorical\", choices = [2, 12, 4] }";
+        assert_eq!(implied(mo_asha, &compress, choices), Some(12));
+        // A train trial reports its training and then its fine-tuning.
+        assert_eq!(implied(mo_asha, TORCH, searched), Some(15 + 6));
+        let both = format!("{TORCH}\n[runner.params]\nepochs = 20\nfinetune_epochs = 3");
+        assert_eq!(implied(mo_asha, &both, ""), Some(23));
+        // Counts it cannot read leave max_resource to the user.
+        let words = "epochs = { type = \"categorical\", choices = [\"short\", \"long\"] }";
+        assert_eq!(implied(mo_asha, TORCH, words), None);
+        let one = format!("{compress}\n[runner.params]\nfinetune_epochs = 1");
+        assert_eq!(implied(mo_asha, &one, ""), None);
     }
 
     #[test]
