@@ -8,7 +8,7 @@
 #
 #   scripts/bench-pruning.sh                       # default arms, 3 seeds
 #   SEEDS=5 scripts/bench-pruning.sh --arm dominated --arm mo-asha
-#   scripts/bench-pruning.sh --json > rows.jsonl   # also every row as JSON
+#   scripts/bench-pruning.sh --json | tail -n 1 > rows.json   # the rows as JSON too (last line)
 #
 # Extra arguments go to `paretosearch bench-pruning` (see its --help).
 set -euo pipefail
