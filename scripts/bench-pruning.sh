@@ -4,7 +4,8 @@
 # project's torch studies and LCDB's public curves, see its README),
 # replayed in seeded random orders through the real pruners. Prints, per
 # workload and arm, epochs and time saved, the hypervolume ratio to the
-# unpruned study and false stops (medians over seeds, worst in brackets).
+# unpruned study and false stops (medians over seeds, worst in brackets),
+# then the same summed up per study recorded at several seeds.
 #
 #   scripts/bench-pruning.sh                       # default arms, 3 seeds
 #   SEEDS=5 scripts/bench-pruning.sh --arm dominated --arm mo-asha

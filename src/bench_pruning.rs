@@ -14,7 +14,9 @@
 //! (`clairvoyant:warmup_steps=N,min_gain=G`) knows every final value and
 //! gives the ceiling. Seeds shuffle the order of
 //! the trials (a random sampler's order). Rows print medians over seeds
-//! and, in brackets, the worst seed.
+//! and, in brackets, the worst seed; a second table sums up each study
+//! recorded at several seeds (`cnn-random-s1` ... `-s5` are `cnn-random`):
+//! the median and range of its recordings' medians and the worst order.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -151,10 +153,95 @@ pub fn bench_pruning(args: BenchPruningArgs) -> Result<ExitCode> {
             rows.push(row);
         }
     }
+    let studies = per_study(&rows, &arms);
     if args.json {
-        println!("{}", json!({ "rows": rows }));
+        println!("{}", json!({ "rows": rows, "studies": studies }));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The study a workload was recorded from: its name without a trailing
+/// `-s<seed>` (`cnn-random-s3` is `cnn-random`).
+fn study_of(name: &str) -> &str {
+    match name.rsplit_once("-s") {
+        Some((study, seed)) if !seed.is_empty() && seed.bytes().all(|b| b.is_ascii_digit()) => {
+            study
+        }
+        _ => name,
+    }
+}
+
+/// Per study recorded at several seeds and per arm: the range and median of
+/// the recordings' medians, and the worst single order of any of them.
+/// Printed as a second table (when some study has two recordings or more)
+/// and returned as JSON.
+fn per_study(rows: &[serde_json::Value], arms: &[String]) -> Vec<serde_json::Value> {
+    let mut studies: Vec<&str> = Vec::new();
+    for r in rows {
+        let s = study_of(r["workload"].as_str().unwrap_or(""));
+        if !studies.contains(&s) {
+            studies.push(s);
+        }
+    }
+    let mut out = Vec::new();
+    for study in studies {
+        for arm in arms {
+            let of: Vec<&serde_json::Value> = rows
+                .iter()
+                .filter(|r| {
+                    r["arm"] == arm.as_str()
+                        && study_of(r["workload"].as_str().unwrap_or("")) == study
+                })
+                .collect();
+            if of.len() < 2 {
+                continue;
+            }
+            let get = |k: &str| -> Vec<f64> { of.iter().filter_map(|r| r[k].as_f64()).collect() };
+            let range = |k: &str| {
+                let v = get(k);
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                (lo, crate::util::median(v), hi)
+            };
+            let worst = |k: &str| get(k).into_iter().fold(f64::INFINITY, f64::min);
+            let (saved, hv) = (range("epochs_saved"), range("hv_ratio"));
+            out.push(json!({
+                "study": study,
+                "arm": arm,
+                "recordings": of.len(),
+                "epochs_saved": { "min": saved.0, "median": saved.1, "max": saved.2,
+                                  "worst": worst("epochs_saved_worst") },
+                "hv_ratio": { "min": hv.0, "median": hv.1, "max": hv.2,
+                              "worst": worst("hv_ratio_worst") },
+                "false_stops": crate::util::median(get("false_stops")),
+            }));
+        }
+    }
+    if !out.is_empty() {
+        println!();
+        println!(
+            "{:<20} {:<34} {:>4} {:>28} {:>33}",
+            "study", "arm", "recs", "epochs saved, range [worst]", "HV ratio, range [worst]"
+        );
+        for s in &out {
+            let f = |k: &str, q: &str| s[k][q].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "{:<20} {:<34} {:>4} {:>6.1} % {:>5.1}–{:<5.1} [{:>4.1}] {:>10.4} {:.4}–{:.4} [{:.4}]",
+                trunc(s["study"].as_str().unwrap_or(""), 20),
+                trunc(s["arm"].as_str().unwrap_or(""), 34),
+                s["recordings"],
+                100.0 * f("epochs_saved", "median"),
+                100.0 * f("epochs_saved", "min"),
+                100.0 * f("epochs_saved", "max"),
+                100.0 * f("epochs_saved", "worst"),
+                f("hv_ratio", "median"),
+                f("hv_ratio", "min"),
+                f("hv_ratio", "max"),
+                f("hv_ratio", "worst"),
+            );
+        }
+    }
+    out
 }
 
 /// The files of `--workload PATH`: the file itself, or every `*.json` and

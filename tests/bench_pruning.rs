@@ -113,6 +113,30 @@ fn the_recorded_set_replays_from_its_folder() {
             "{r}"
         );
     }
+    // Recordings of one study at several seeds are summed up per study:
+    // cnn-random-s1 ... -s5 are one, the LCDB datasets are one each.
+    let studies: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let studies = studies["studies"].as_array().unwrap();
+    let cnn = studies
+        .iter()
+        .find(|s| s["study"] == "cnn-random")
+        .expect("cnn-random summed up");
+    assert_eq!(cnn["recordings"], 5, "{cnn}");
+    let saved = &cnn["epochs_saved"];
+    let (lo, med, hi) = (
+        saved["min"].as_f64().unwrap(),
+        saved["median"].as_f64().unwrap(),
+        saved["max"].as_f64().unwrap(),
+    );
+    assert!(lo > 0.0 && lo <= med && med <= hi, "{cnn}");
+    assert!(
+        saved["worst"].as_f64().unwrap() <= lo,
+        "the worst order is no better than the worst median: {cnn}"
+    );
+    assert!(!studies
+        .iter()
+        .any(|s| s["study"].as_str().unwrap().starts_with("lcdb")));
+    assert!(stdout.contains("epochs saved, range [worst]"), "{stdout}");
 }
 
 #[test]
