@@ -78,6 +78,7 @@
 mod acquisition;
 mod boxes;
 mod encode;
+mod fit;
 mod model;
 mod normal;
 mod optimize;
@@ -95,7 +96,8 @@ use crate::{option, reject_unknown, trial_rng, Proposal, Sampler, SamplerError, 
 use acquisition::{Acquisition, Feasibility};
 use boxes::Boxes;
 use encode::Encoding;
-use model::{fit, FitData, Gp, Kernel};
+use fit::{fit, FitData};
+use model::{Gp, Kernel};
 use optimize::{maximise, Settings};
 pub use posterior::{Estimate, Posterior};
 use reference::{near_front_reference, spread_reference, training_subset};
