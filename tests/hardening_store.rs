@@ -47,7 +47,8 @@ fn run_study(study: &Path) {
 }
 
 /// Close a SQLite study's store through the library: the file then holds
-/// everything; an emptied log and the shared-memory file are removed.
+/// everything; an emptied log and the shared-memory file are removed (by
+/// SQLite, if its last connection closes first, or here).
 fn fold_log(db: &Path) {
     let url = format!("sqlite://{}", db.display());
     tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -62,7 +63,14 @@ fn fold_log(db: &Path) {
                 "{} holds changes",
                 p.display()
             );
-            std::fs::remove_file(&p).unwrap();
+            // The pool's last connection may close after `close` returns,
+            // and SQLite then removes these files itself.
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    panic!("remove {}: {e}", p.display())
+                }
+                _ => {}
+            }
         }
     }
 }
