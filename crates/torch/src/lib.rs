@@ -139,7 +139,9 @@ pub mod power;
 pub mod script;
 pub mod train;
 
+mod formats;
 mod runner;
+mod spec;
 
 pub use error::TorchError;
 pub use runner::{doctor, TorchRunner};
