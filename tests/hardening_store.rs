@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, ps, text, write};
+use common::{bin, ps, run_study, text, write};
 use distributed_common::Worker;
 
 /// A 10-variable ZDT1 study, evaluated in-process.
@@ -39,11 +39,6 @@ fn study_file(dir: &Path, name: &str, trials: u64, storage: Option<&str>) -> Pat
          [budget]\ntrials = {trials}\nworkers = 1\n"
     );
     write(dir, &format!("{name}.toml"), &body)
-}
-
-fn run_study(study: &Path) {
-    let o = ps(&["run", study.to_str().unwrap(), "--plain", "--quiet"]);
-    assert!(o.status.success(), "{}", text(&o));
 }
 
 /// Close a SQLite study's store through the library: the file then holds

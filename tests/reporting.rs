@@ -1,81 +1,15 @@
-//! End-to-end tests of the reporting commands (`plot`, `report`, `serve`,
-//! `pick`) and of `ask` / `tell`, on fast built-in studies.
+//! End-to-end tests of the reporting commands (`plot`, `report`,
+//! `serve`) on fast built-in studies (`pick`, `ask` / `tell` and the
+//! completions are in `tests/workflow.rs`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_paretosearch")
-}
-
-fn ps(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("paretosearch starts")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok_json(args: &[&str]) -> Value {
-    let o = ps(args);
-    assert!(o.status.success(), "{:?}: {}", args, text(&o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
-}
-
-fn zdt1(dir: &Path, trials: u64) -> PathBuf {
-    let vars: String = (0..10)
-        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
-        .collect();
-    let body = format!(
-        r#"
-[study]
-name = "zdt1-rep"
-seed = 11
-
-[[objectives]]
-name = "f1"
-direction = "minimize"
-
-[[objectives]]
-name = "f2"
-direction = "minimize"
-
-[search_space]
-{vars}
-[sampler]
-kind = "random"
-
-[runner]
-kind = "builtin"
-problem = "zdt1"
-
-[budget]
-trials = {trials}
-workers = 2
-"#
-    );
-    let p = dir.join("zdt1.toml");
-    std::fs::write(&p, body).unwrap();
-    p
-}
-
-fn run(study: &Path) {
-    let o = ps(&["run", study.to_str().unwrap(), "--plain", "--quiet"]);
-    assert!(o.status.success(), "{}", text(&o));
-}
+mod common;
+use common::{bin, ok_json, ps, run_study, text, zdt1_study};
 
 fn svg(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -92,8 +26,8 @@ fn markers(doc: &roxmltree::Document<'_>, class: &str) -> Vec<u64> {
 #[test]
 fn plot_writes_figures_that_match_the_study() {
     let dir = tempfile::tempdir().unwrap();
-    let study = zdt1(dir.path(), 30);
-    run(&study);
+    let study = zdt1_study(dir.path(), 30);
+    run_study(&study);
     let s = study.to_str().unwrap();
     let status = ok_json(&["status", s, "--json"]);
     let mut pareto: Vec<u64> = status["pareto"]
@@ -203,7 +137,7 @@ fn three_objectives_get_a_scatter_matrix_and_parallel_coordinates() {
     );
     let study = dir.path().join("dtlz2.toml");
     std::fs::write(&study, body).unwrap();
-    run(&study);
+    run_study(&study);
     let s = study.to_str().unwrap();
     let status = ok_json(&["status", s, "--json"]);
     let k = status["pareto"].as_array().unwrap().len();
@@ -277,7 +211,7 @@ workers = 2
 fn report_is_one_self_contained_page() {
     let dir = tempfile::tempdir().unwrap();
     let study = command_study(dir.path());
-    run(&study);
+    run_study(&study);
     let s = study.to_str().unwrap();
     let trials = ok_json(&["export", s]);
     let trials = trials.as_array().unwrap();
@@ -440,7 +374,7 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
 #[test]
 fn serve_shows_the_live_page_on_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let study = zdt1(dir.path(), 10);
+    let study = zdt1_study(dir.path(), 10);
     let s = study.to_str().unwrap();
     let mut child = Command::new(bin())
         .args(["serve", s, "--port", "0"])
@@ -466,7 +400,7 @@ fn serve_shows_the_live_page_on_loopback() {
     assert_eq!(code, 200);
     assert!(body.contains("waiting for the study"), "{body}");
     assert_eq!(http_get(port, "/state").1, "none");
-    run(&study);
+    run_study(&study);
     let (code, state) = http_get(port, "/state");
     assert_eq!(code, 200);
     assert!(state.starts_with("10-"), "{state}");
@@ -483,199 +417,4 @@ fn serve_shows_the_live_page_on_loopback() {
     assert_eq!(http_get(port, "/nope").0, 404);
     child.kill().unwrap();
     child.wait().unwrap();
-}
-
-#[test]
-fn pick_filters_and_exports_a_runnable_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let study = zdt1(dir.path(), 30);
-    run(&study);
-    let s = study.to_str().unwrap();
-    let all = ok_json(&["export", s]);
-    let expected = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["state"] == "COMPLETE" && t["values"]["f1"].as_f64().unwrap() < 0.5)
-        .min_by(|a, b| {
-            a["values"]["f2"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&b["values"]["f2"].as_f64().unwrap())
-        })
-        .expect("some trial has f1 < 0.5")
-        .clone();
-    let out = dir.path().join("best/pick.toml");
-    let picked = ok_json(&[
-        "pick",
-        s,
-        "--where",
-        "f1 < 0.5",
-        "--best",
-        "f2",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(picked["trial"]["number"], expected["number"]);
-    assert!(picked["trial"]["values"]["f1"].as_f64().unwrap() < 0.5);
-    // Two conditions joined by `and` narrow further (or empty the set: exit 1).
-    let narrow = ps(&[
-        "pick",
-        s,
-        "--where",
-        "f1 < 0.5 and x0 >= 0.25",
-        "--best",
-        "f2",
-        "--json",
-    ]);
-    match narrow.status.code() {
-        Some(0) => {
-            let v: Value = serde_json::from_slice(&narrow.stdout).unwrap();
-            let x0 = v["trial"]["params"]["x0"].as_f64().unwrap();
-            assert!(x0 >= 0.25 && v["trial"]["values"]["f1"].as_f64().unwrap() < 0.5);
-        }
-        other => assert_eq!(other, Some(1), "{}", text(&narrow)),
-    }
-    // The exported file re-runs the same configuration: same values.
-    let rerun = ps(&["run", out.to_str().unwrap(), "--plain", "--quiet"]);
-    assert!(rerun.status.success(), "{}", text(&rerun));
-    let again = ok_json(&["export", out.to_str().unwrap()]);
-    let f2 = again[0]["values"]["f2"].as_f64().unwrap();
-    assert!((f2 - expected["values"]["f2"].as_f64().unwrap()).abs() < 1e-9);
-    // The default rule picks a Pareto-optimal trial.
-    let status = ok_json(&["status", s, "--json"]);
-    let compromise = ok_json(&["pick", s, "--json"]);
-    assert!(status["pareto"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|t| t["number"] == compromise["trial"]["number"]));
-    // Human output: no colour when not on a terminal.
-    let o = ps(&["pick", s, "--best", "f1"]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(!o.stdout.contains(&0x1b));
-    // Nothing qualifies: exit 1; a name that is not there: exit 2.
-    assert_eq!(
-        ps(&["pick", s, "--where", "f1 < -1"]).status.code(),
-        Some(1)
-    );
-    let bad = ps(&["pick", s, "--where", "latency < 5"]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("latency"));
-    assert_eq!(ps(&["pick", s, "--best", "x0"]).status.code(), Some(2));
-}
-
-#[test]
-fn ask_and_tell_round_trip() {
-    let dir = tempfile::tempdir().unwrap();
-    let study = zdt1(dir.path(), 3);
-    let s = study.to_str().unwrap();
-    // `ask` creates the study and hands out trial 0 with every parameter.
-    let a = ok_json(&["ask", s, "--json"]);
-    assert_eq!(a["trial"], 0);
-    assert_eq!(a["params"].as_object().unwrap().len(), 10);
-    assert_eq!(a["objectives"], serde_json::json!(["f1", "f2"]));
-    let status = ok_json(&["status", s, "--json"]);
-    assert_eq!(status["counts"]["RUNNING"], 1);
-
-    // Bad values are refused and nothing is recorded.
-    let o = ps(&["tell", s, "0", "--values", r#"{"f1": 0.5}"#]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("f2"));
-    assert_eq!(
-        ps(&["tell", s, "0", "--values", "f1=1"]).status.code(),
-        Some(2)
-    );
-
-    // An intermediate report, then the result.
-    let r = ok_json(&[
-        "tell",
-        s,
-        "0",
-        "--step",
-        "1",
-        "--values",
-        r#"{"f1": 0.7, "f2": 3.0}"#,
-        "--json",
-    ]);
-    assert_eq!(r["prune"], false);
-    let t = ok_json(&[
-        "tell",
-        s,
-        "0",
-        "--values",
-        r#"{"f1": 0.25, "f2": 2.5}"#,
-        "--json",
-    ]);
-    assert_eq!(t["state"], "COMPLETE");
-    assert_eq!(t["pareto_optimal"], true);
-    let status = ok_json(&["status", s, "--json"]);
-    assert_eq!(status["counts"]["COMPLETE"], 1);
-    assert_eq!(status["counts"]["RUNNING"], 0);
-    let exported = ok_json(&["export", s]);
-    assert_eq!(exported[0]["values"]["f1"], 0.25);
-    assert_eq!(exported[0]["intermediate"][0]["step"], 1);
-
-    // Finished trials are immutable; unknown trials are reported.
-    let o = ps(&["tell", s, "0", "--values", r#"{"f1": 0.1, "f2": 0.1}"#]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("already COMPLETE"));
-    assert_eq!(
-        ps(&["tell", s, "9", "--state", "fail"]).status.code(),
-        Some(2)
-    );
-
-    // A failure and a pruning with a reason.
-    assert_eq!(ok_json(&["ask", s, "--json"])["trial"], 1);
-    let f = ok_json(&[
-        "tell",
-        s,
-        "1",
-        "--state",
-        "fail",
-        "--reason",
-        "OOM on node 7",
-        "--json",
-    ]);
-    assert_eq!(f["state"], "FAIL");
-    assert_eq!(f["reason"], "OOM on node 7");
-    assert_eq!(ok_json(&["ask", s, "--json"])["trial"], 2);
-    let p = ok_json(&["tell", s, "2", "--state", "pruned", "--json"]);
-    assert_eq!(p["state"], "PRUNED");
-
-    // The budget (3) is spent: exit status 3, nothing handed out.
-    let o = ps(&["ask", s, "--json"]);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["trial"].is_null());
-    // ... unless the budget is raised.
-    assert_eq!(ok_json(&["ask", s, "--trials", "4", "--json"])["trial"], 3);
-    let o = ps(&["ask", s, "--trials", "4"]);
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "a RUNNING trial counts towards the budget"
-    );
-}
-
-#[test]
-fn completions_and_help() {
-    for shell in ["bash", "zsh", "fish"] {
-        let o = ps(&["completions", shell]);
-        assert!(o.status.success(), "{}", text(&o));
-        let script = String::from_utf8_lossy(&o.stdout);
-        assert!(script.contains("paretosearch"));
-        assert!(script.contains("pick"), "{shell} completes subcommands");
-    }
-    for cmd in ["plot", "report", "serve", "pick", "ask", "tell"] {
-        let o = ps(&[cmd, "--help"]);
-        assert!(o.status.success());
-        let help = String::from_utf8_lossy(&o.stdout);
-        assert!(help.contains("Example"), "`{cmd} --help` has an example");
-        assert!(
-            help.contains("--storage"),
-            "`{cmd} --help` documents --storage"
-        );
-    }
 }

@@ -90,3 +90,109 @@ pub fn zdt_space() -> String {
         .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
         .collect()
 }
+
+/// A two-objective study (`loss`, `cost` over `a` and `n`) run by the
+/// command runner with `command`, 200 ms heartbeats and `extra_runner` lines.
+pub fn command_study(
+    name: &str,
+    command: &str,
+    trials: u64,
+    workers: u64,
+    extra_runner: &str,
+) -> String {
+    format!(
+        r#"
+[study]
+name = "{name}"
+seed = 11
+heartbeat = "200ms"
+stale_after = "30s"
+
+[[objectives]]
+name = "loss"
+direction = "minimize"
+
+[[objectives]]
+name = "cost"
+direction = "minimize"
+
+[search_space]
+a = {{ type = "float", low = 0.0, high = 1.0 }}
+n = {{ type = "int", low = 1, high = 5 }}
+
+[sampler]
+kind = "random"
+
+[runner]
+kind = "command"
+command = {command}
+{extra_runner}
+
+[budget]
+trials = {trials}
+workers = {workers}
+"#
+    )
+}
+
+/// An objective script: sleeps `SLEEP` seconds, reports two steps, prints values.
+pub const OBJECTIVE_SCRIPT: &str = r#"#!/bin/sh
+a=$1; n=$2
+sleep ${SLEEP:-0}
+echo '{"step": 1, "loss": 1.0}'
+echo "not json, goes to the log"
+echo "to stderr" >&2
+echo "{\"loss\": $a, \"cost\": $n}"
+"#;
+
+/// Run `paretosearch ARGS`, which must succeed, and parse its stdout as JSON.
+pub fn ok_json(args: &[&str]) -> Value {
+    let o = ps(args);
+    assert!(o.status.success(), "{:?}: {}", args, text(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
+}
+
+/// A 10-variable ZDT1 study (`zdt1-rep`, random sampler, 2 workers) of
+/// `trials` trials, evaluated in-process, written to `dir/zdt1.toml`.
+pub fn zdt1_study(dir: &Path, trials: u64) -> PathBuf {
+    let vars: String = (0..10)
+        .map(|i| format!("x{i} = {{ type = \"float\", low = 0.0, high = 1.0 }}\n"))
+        .collect();
+    let body = format!(
+        r#"
+[study]
+name = "zdt1-rep"
+seed = 11
+
+[[objectives]]
+name = "f1"
+direction = "minimize"
+
+[[objectives]]
+name = "f2"
+direction = "minimize"
+
+[search_space]
+{vars}
+[sampler]
+kind = "random"
+
+[runner]
+kind = "builtin"
+problem = "zdt1"
+
+[budget]
+trials = {trials}
+workers = 2
+"#
+    );
+    let p = dir.join("zdt1.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// `paretosearch run STUDY --plain --quiet`, which must succeed.
+pub fn run_study(study: &Path) {
+    let o = ps(&["run", study.to_str().unwrap(), "--plain", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
